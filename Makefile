@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both bootstrap .venv from the lock file.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint typecheck unit bench clean lock
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/warexempt demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check warexempt tests benchmarks
+	$(BIN)/ruff format --check warexempt tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy warexempt
+
+unit: $(STAMP)
+	$(BIN)/pytest -n 2
+
+test: lint typecheck unit
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bulk.py
+
+# Regenerate the lock file (needs network to PyPI).
+lock:
+	$(BIN)/python -m pip install --quiet uv && $(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build *.egg-info
