@@ -15,7 +15,6 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,7 +36,7 @@ from warexempt.law.models import (
     Vocabulary,
 )
 
-DATA_DIR = Path(str(resources.files("warexempt.law") / "data"))
+DATA_DIR = Path(__file__).resolve().parent / "data"
 FAR_PAST = dt.date(1900, 1, 1)
 FAR_FUTURE = dt.date(9999, 12, 31)
 T = TypeVar("T")

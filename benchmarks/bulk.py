@@ -1,0 +1,729 @@
+"""Bulk benchmark: `warexempt bulk` against a per-row pure-Python loop and a bare Polars query.
+
+Run ``python benchmarks/bulk.py [--rows N] [--big-rows M] [--out DIR]`` (defaults: 1 000 000, 10 000 000,
+``/tmp/warexempt-bench``). In one run it
+
+1. generates N synthetic cases in the bulk schema (``/work/shared/acceptance/README.md``, "Bulk schema") and
+   writes them as CSV and Parquet, plus an M-row Parquet generated the same way;
+2. times, each in a fresh child process with its peak RSS measured (``ru_maxrss`` of the child's children, and
+   the process tree's summed RSS polled every 20 ms; the larger is reported):
+   (a) ``warexempt bulk IN -o OUT.parquet --as-of 2026-11-01`` from the N-row CSV, the N-row Parquet and the
+       M-row Parquet;
+   (b) a plain per-row pure-Python implementation of RULES.md §1-§4 over the N-row CSV (csv module, one loop);
+   (c) a bare Polars query: decisive date against the stage's start date and an excluded-article regex;
+3. prints the results and the targets (PASS/FAIL). It exits 0 whatever the outcome: a benchmark, not a test.
+
+Randomness: the project does not depend on numpy, so the rows are drawn with a seeded, vectorised generator
+(Polars' 64-bit hash of the row number, seed 42, one salt per variable); the charge pool is drawn with
+``random.Random(42)``. The same arguments give the same files with the same Polars version.
+
+Hidden modes used for the child processes: ``--ref-python IN OUT`` and ``--ref-polars IN OUT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import datetime as dt
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import polars as pl
+
+SEED = 42
+DEFAULT_AS_OF = dt.date(2026, 11, 1)
+CLI = Path(sys.executable).with_name("warexempt")
+PY_SAMPLE_ROWS = 100_000
+PY_BUDGET_S = 120.0
+POLL_S = 0.02
+
+# ------------------------------------------------------------------------------------------------------------
+# The law, hard-coded for the reference implementations (RULES.md §2-§3); the engine reads it from data.
+# ------------------------------------------------------------------------------------------------------------
+FZ270_START = dt.date(2023, 6, 24)
+FZ64_START = dt.date(2024, 3, 23)  # 64-FZ and 61-FZ; the 270-FZ window ends the day before
+FZ340_START = dt.date(2024, 10, 13)
+QUALIFYING_GROUNDS = frozenset({"age", "health", "end_of_mobilisation"})
+
+# An exclusion list: article -> items (part, point); part None: the whole article, point None: the whole part.
+ExclusionList = dict[str, list[tuple[str | None, str | None]]]
+WHOLE = (None, None)
+_SEXUAL_ITEMS: ExclusionList = {
+    "131": [("3", "а"), ("4", "б"), ("5", None)],
+    "132": [("3", "а"), ("4", "б"), ("5", None)],
+    "134": [("3", None), ("4", None), ("5", None), ("6", None)],
+    "135": [("3", None), ("4", None), ("5", None)],
+}
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+LIST_78_1_WHOLE = _words(
+    """189 200.1 205 205.1 205.2 205.3 205.4 205.5 206 208 209 210 210.1 211 217.1 220 221 226.1 229.1
+    274.1 275 275.1 276 276.1 277 278 279 280 280.1 280.2 280.4 281 281.1 281.2 281.3 282.1 282.2 282.3 283
+    283.1 283.2 284 355 359 360 361"""
+)
+LIST_78_1: ExclusionList = {
+    **{a: [WHOLE] for a in LIST_78_1_WHOLE},
+    **_SEXUAL_ITEMS,
+    "215.4": [("2", "б")],
+    "322.1": [("2", None)],
+}
+LIST_270_SUSPECTS: ExclusionList = {
+    "205.2": [("1", None)],
+    "220": [("1", None), ("2", None)],
+    "221": [("1", None)],
+    "280": [WHOLE],
+}
+LIST_FZ31_17: ExclusionList = {
+    **{
+        a: [WHOLE]
+        for a in _words(
+            """205 205.1 205.2 205.3 205.4 205.5 206 208 211 220 221 275 275.1 276 276.1 277 278 279 280
+            282.1 282.2 282.3 360 361"""
+        )
+    },
+    **_SEXUAL_ITEMS,
+}
+
+SMALL, MEDIUM, GRAVE, ESPECIALLY_GRAVE = 1, 2, 3, 4
+# Common charges of the synthetic pool: code -> (weight, gravity under УК art. 15 by the part's maximum term).
+COMMON: dict[str, tuple[float, int]] = {
+    "158:1": (9.0, SMALL),
+    "158:2:а": (3.0, MEDIUM),
+    "158:2:в": (8.0, MEDIUM),
+    "158:3:а": (2.0, GRAVE),
+    "158:3:в": (6.0, GRAVE),
+    "158:3:г": (2.0, GRAVE),
+    "158:4:б": (0.7, GRAVE),
+    "30:3-158:2": (1.0, MEDIUM),
+    "159:1": (1.5, SMALL),
+    "159:2": (1.5, MEDIUM),
+    "159:3": (1.2, GRAVE),
+    "159:4": (1.5, GRAVE),
+    "160:3": (0.8, GRAVE),
+    "161:1": (4.0, MEDIUM),
+    "161:2:а": (1.5, GRAVE),
+    "162:1": (0.8, GRAVE),
+    "162:2": (1.5, GRAVE),
+    "163:2:а": (0.5, GRAVE),
+    "166:1": (2.0, MEDIUM),
+    "166:2:а": (0.6, GRAVE),
+    "167:2": (0.8, MEDIUM),
+    "105:1": (2.5, ESPECIALLY_GRAVE),
+    "105:2:ж": (0.4, ESPECIALLY_GRAVE),
+    "30:3-105:1": (0.3, ESPECIALLY_GRAVE),
+    "111:1": (3.0, GRAVE),
+    "111:4": (1.0, ESPECIALLY_GRAVE),
+    "112:1": (1.2, SMALL),
+    "115:2:а": (0.6, SMALL),
+    "116": (0.3, SMALL),
+    "119:1": (3.0, SMALL),
+    "213:2": (0.6, GRAVE),
+    "222:1": (1.0, MEDIUM),
+    "228:1": (4.0, SMALL),
+    "228:2": (7.0, GRAVE),
+    "228:3": (0.8, ESPECIALLY_GRAVE),
+    "228.1:1": (1.0, GRAVE),
+    "228.1:4": (2.0, ESPECIALLY_GRAVE),
+    "228.1:4:г": (1.0, ESPECIALLY_GRAVE),
+    "264.1:1": (5.0, SMALL),
+    "264.1:2": (1.0, SMALL),
+    "264:2:а": (0.5, MEDIUM),  # negligent: medium whatever the term
+    "318:1": (1.5, MEDIUM),
+    "318:2": (0.3, GRAVE),
+    "319": (0.8, SMALL),
+    "290:3": (0.3, GRAVE),
+    "291:3": (0.3, GRAVE),
+    "330:2": (0.3, MEDIUM),
+    "245:1": (0.2, SMALL),
+    # near misses: look excluded, are not
+    "207.3:1": (0.3, MEDIUM),
+    "280.3:1": (0.3, MEDIUM),
+    "282:1:а": (0.2, MEDIUM),
+    "322.1:1": (0.4, MEDIUM),
+}
+# Excluded charges (on the 78.1 list; some also on the 270-FZ list); "131:3" is a coarse code (needs_detail).
+EXCLUDED: dict[str, tuple[float, int]] = {
+    "205:1": (1.0, ESPECIALLY_GRAVE),
+    "275": (2.0, ESPECIALLY_GRAVE),
+    "131:3:а": (1.0, ESPECIALLY_GRAVE),
+    "131:3": (0.3, ESPECIALLY_GRAVE),
+    "134:4": (1.0, ESPECIALLY_GRAVE),
+    "206:1": (0.5, GRAVE),
+    "210:1": (1.0, ESPECIALLY_GRAVE),
+    "282.1:1": (0.8, GRAVE),
+    "361:1": (0.3, ESPECIALLY_GRAVE),
+    "280:1": (0.8, MEDIUM),
+    "205.2:1": (0.8, MEDIUM),
+    "220:1": (0.2, SMALL),
+    "322.1:2:а": (0.5, GRAVE),
+}
+GRAVITY: dict[str, int] = {code: g for code, (_, g) in {**COMMON, **EXCLUDED}.items()}
+POOL_COMMON = 1960
+POOL_EXCLUDED = 40
+EXCLUDED_SHARE = 0.02
+
+LATIN_LOOKALIKES = str.maketrans("aeopcxy", "аеорсху")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# (b) the per-row pure-Python reference
+# ------------------------------------------------------------------------------------------------------------
+def parse_code(code: str) -> tuple[str, str | None, str | None, str]:
+    """(article, part, point, normalised code) of one charge; preparation/attempt counts as the offence."""
+    code = code.strip().translate(LATIN_LOOKALIKES)
+    if code.startswith("30:") and "-" in code:
+        code = code.split("-", 1)[1]
+    bits = code.split(":")
+    part = bits[1] if len(bits) > 1 else None
+    point = bits[2] if len(bits) > 2 else None
+    return bits[0], part, point, code
+
+
+def on_list(charge: tuple[str, str | None, str | None, str], listed: ExclusionList) -> bool:
+    """Whether a charge is on a list; a charge too coarse for a partial item counts as on it (cautious)."""
+    items = listed.get(charge[0])
+    if items is None:
+        return False
+    _, part, point, _ = charge
+    for item_part, item_point in items:
+        if item_part is None or part is None:
+            return True
+        if item_part == part and (item_point is None or point is None or item_point == point):
+            return True
+    return False
+
+
+def parse_date(text: str) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+def decide(
+    charges: str,
+    stage: str,
+    contract: dt.date | None,
+    petition: dt.date | None,
+    award: dt.date | None,
+    discharge: dt.date | None,
+    ground: str,
+    death: dt.date | None,
+    as_of: dt.date,
+) -> str:
+    """The outcome of one case on ``as_of`` (RULES.md §1-§4)."""
+    # Events after as_of are ignored; same-day order: entry, petition, award, discharge, death.
+    events: list[tuple[dt.date, int, str]] = []
+    for date, order, kind in (
+        (contract, 0, "entry"),
+        (petition, 1, "petition"),
+        (award, 2, "award"),
+        (discharge, 3, "discharge"),
+        (death, 5, "death"),
+    ):
+        if date is not None and date <= as_of:
+            events.append((date, order, kind))
+    events.sort()
+
+    # §1 decisive date
+    anchor = "entry" if stage == "sentenced" else "petition"
+    decisive = next((d for d, _, k in events if k == anchor), as_of)
+
+    # §2 route, §3 exclusions
+    parsed = [parse_code(c) for c in charges.split(";") if c.strip()]
+    if stage == "pre_trial":
+        if decisive < FZ270_START:
+            return "not_covered"
+        if decisive < FZ64_START:
+            if any(on_list(c, LIST_270_SUSPECTS) for c in parsed):
+                return "not_covered"
+            if any(GRAVITY.get(c[3], GRAVE) > MEDIUM for c in parsed):
+                return "not_covered"
+        elif any(on_list(c, LIST_78_1) for c in parsed):
+            return "not_covered"
+    elif stage in ("trial", "appeal"):
+        if decisive < FZ340_START or any(on_list(c, LIST_78_1) for c in parsed):
+            return "not_covered"
+    elif stage == "sentenced":
+        if decisive < FZ270_START:
+            return "not_covered"
+        listed = LIST_FZ31_17 if decisive < FZ64_START else LIST_78_1
+        if any(on_list(c, listed) for c in parsed):
+            return "not_covered"
+    else:
+        raise ValueError(f"unknown stage {stage!r}")
+
+    # §4 events -> outcome
+    convict = stage == "sentenced"
+    active = "conditionally_released" if convict else "suspended"
+    final = "released_from_punishment" if convict else "released"
+    outcome = "eligible"
+    for _, _, kind in events:
+        if outcome == final:
+            break
+        if kind == "death":
+            outcome = "terminated_death"
+            break
+        if outcome == "eligible" and kind == ("entry" if convict else "petition"):
+            outcome = active
+        elif outcome == active and kind == "award":
+            outcome = final
+        elif outcome == active and kind == "discharge":
+            outcome = final if ground in QUALIFYING_GROUNDS else "resumed"
+    return outcome
+
+
+def run_reference_python(src: Path, dst: Path, as_of: dt.date) -> None:
+    """(b): read the CSV with the csv module, decide row by row, write a CSV of the decisions."""
+    with src.open(newline="", encoding="utf-8") as fin, dst.open("w", newline="", encoding="utf-8") as fout:
+        reader = csv.reader(fin)
+        col = {name: i for i, name in enumerate(next(reader))}
+        i_id, i_ch, i_st = col["case_id"], col["charges"], col["stage"]
+        i_co, i_pe, i_aw = col["contract_date"], col["petition_date"], col["award_date"]
+        i_di, i_gr, i_de = col["discharge_date"], col["discharge_ground"], col["death_date"]
+        i_as = col.get("as_of")
+        writer = csv.writer(fout)
+        writer.writerow(["case_id", "eligible", "outcome", "record_cleared"])
+        for row in reader:
+            row_as_of = parse_date(row[i_as]) if i_as is not None else None
+            outcome = decide(
+                row[i_ch],
+                row[i_st],
+                parse_date(row[i_co]),
+                parse_date(row[i_pe]),
+                parse_date(row[i_aw]),
+                parse_date(row[i_di]),
+                row[i_gr],
+                parse_date(row[i_de]),
+                row_as_of or as_of,
+            )
+            cleared = outcome in ("released", "released_from_punishment")
+            writer.writerow([row[i_id], outcome != "not_covered", outcome, cleared])
+
+
+# ------------------------------------------------------------------------------------------------------------
+# (c) the bare Polars reference
+# ------------------------------------------------------------------------------------------------------------
+def run_reference_polars(src: Path, dst: Path, as_of: dt.date) -> None:
+    """(c): decisive date >= the stage's start date, and no charge's article among the 78.1 list's."""
+    import polars as pl
+
+    articles = "|".join(a.replace(".", r"\.") for a in LIST_78_1_WHOLE)
+    excluded = rf"(?:^|;)(?:30:\d-)?(?:{articles})(?:[:;]|$)"
+    decisive = pl.coalesce(pl.col("petition_date"), pl.lit(as_of))
+    start = (
+        pl.when(pl.col("stage").is_in(["trial", "appeal"]))
+        .then(pl.lit(FZ340_START))
+        .otherwise(pl.lit(FZ64_START))
+    )
+    (
+        pl.scan_csv(src, schema_overrides={"petition_date": pl.Date})
+        .select(
+            "case_id",
+            ((decisive >= start) & ~pl.col("charges").str.contains(excluded)).alias("covered"),
+        )
+        .sink_parquet(dst)
+    )
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Synthetic data
+# ------------------------------------------------------------------------------------------------------------
+def charge_pool() -> list[str]:
+    """~2,000 distinct charge strings (1-3 codes joined by ';'): common ones, then POOL_EXCLUDED excluded."""
+    rng = random.Random(SEED)
+    codes, weights = list(COMMON), [w for w, _ in COMMON.values()]
+    ex_codes, ex_weights = list(EXCLUDED), [w for w, _ in EXCLUDED.values()]
+
+    def draw(k: int) -> list[str]:
+        picked: list[str] = []
+        while len(picked) < k:
+            code = rng.choices(codes, weights)[0]
+            if code not in picked:
+                picked.append(code)
+        return picked
+
+    common: dict[str, None] = {}
+    while len(common) < POOL_COMMON:
+        common[";".join(draw(rng.choices((1, 2, 3), (0.55, 0.3, 0.15))[0]))] = None
+    excluded: dict[str, None] = {}
+    while len(excluded) < POOL_EXCLUDED:
+        mixed = draw(rng.choices((0, 1, 2), (0.5, 0.35, 0.15))[0])
+        mixed.insert(rng.randrange(len(mixed) + 1), rng.choices(ex_codes, ex_weights)[0])
+        excluded[";".join(mixed)] = None
+    return [*common, *excluded]
+
+
+def _uniform(salt: int) -> pl.Expr:
+    """A seeded uniform [0, 1) per row: the row number's 64-bit hash, one salt per variable."""
+    import polars as pl
+
+    return (pl.col("_i").hash(seed=SEED * 1000 + salt) % (1 << 53)).cast(pl.Float64) / float(1 << 53)
+
+
+def cases_frame(n: int) -> pl.LazyFrame:
+    """N synthetic cases in the bulk schema, built with vectorised expressions (no per-row Python)."""
+    import polars as pl
+
+    pool = charge_pool()
+    n_common = len(pool) - POOL_EXCLUDED
+    first, last = dt.date(2022, 6, 1), dt.date(2026, 6, 30)
+    epoch = dt.date(1970, 1, 1)
+    span = (last - first).days + 1
+
+    def days(u: pl.Expr, lo: int, width: int) -> pl.Expr:
+        return (u * width).floor().cast(pl.Int32) + lo
+
+    def pick(u: pl.Expr, choices: list[tuple[str, float]]) -> pl.Expr:
+        """The first choice whose cumulative probability exceeds ``u``."""
+        cum = choices[0][1]
+        chain: Any = pl.when(u < cum).then(pl.lit(choices[0][0]))
+        for value, p in choices[1:-1]:
+            cum += p
+            chain = chain.when(u < cum).then(pl.lit(value))
+        result: pl.Expr = chain.otherwise(pl.lit(choices[-1][0]))
+        return result
+
+    charge_idx = (
+        pl.when(_uniform(1) < EXCLUDED_SHARE)
+        .then((_uniform(2) * POOL_EXCLUDED).floor() + n_common)
+        .otherwise((_uniform(2).pow(1.5) * n_common).floor())
+        .cast(pl.UInt32)
+    )
+    has_contract = _uniform(4) >= 0.05
+    contract = pl.when(has_contract).then(days(_uniform(5), (first - epoch).days, span))
+    petition = pl.when(pl.col("contract").is_not_null() & (_uniform(6) < 0.63)).then(
+        pl.col("contract") + days(_uniform(7), 1, 120)
+    )
+    base = pl.coalesce("petition", "contract")
+    award = pl.when(base.is_not_null() & (_uniform(8) < 0.158)).then(base + days(_uniform(9), 1, 540))
+    discharge = pl.when(base.is_not_null() & (_uniform(10) < 0.158)).then(base + days(_uniform(11), 1, 720))
+    ground = pl.when(pl.col("discharge").is_not_null()).then(
+        pick(_uniform(12), [("age", 0.15), ("health", 0.4), ("end_of_mobilisation", 0.05), ("other", 0.4)])
+    )
+    latest = pl.max_horizontal("contract", "petition", "award", "discharge")
+    death = pl.when(latest.is_not_null() & (_uniform(13) < 0.053)).then(latest + days(_uniform(14), 1, 365))
+    stage = pick(_uniform(3), [("pre_trial", 0.4), ("trial", 0.2), ("appeal", 0.1), ("sentenced", 0.3)])
+
+    return (
+        pl.LazyFrame()
+        .select(pl.int_range(0, n, dtype=pl.UInt64).alias("_i"))
+        .with_columns(contract=contract)
+        .with_columns(petition=petition)
+        .with_columns(award=award, discharge=discharge)
+        .with_columns(death=death, discharge_ground=ground)
+        .select(
+            pl.concat_str(pl.lit("C"), (pl.col("_i") + 1).cast(pl.String).str.zfill(9)).alias("case_id"),
+            pl.lit(pl.Series("pool", pool)).gather(charge_idx).alias("charges"),
+            stage.alias("stage"),
+            *(
+                pl.col(src).cast(pl.Date).alias(f"{src}_date")
+                for src in ("contract", "petition", "award", "discharge")
+            ),
+            pl.col("discharge_ground"),
+            pl.col("death").cast(pl.Date).alias("death_date"),
+        )
+    )
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Measuring a child process
+# ------------------------------------------------------------------------------------------------------------
+# Runs in a fresh interpreter: times the command, reports ru_maxrss of its children (KiB on Linux) as JSON.
+_WRAPPER = """
+import json, resource, subprocess, sys, time
+t = time.perf_counter()
+rc = subprocess.call(sys.argv[2:])
+wall = time.perf_counter() - t
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(sys.argv[1], "w") as f:
+    json.dump({"rc": rc, "wall": wall, "maxrss_kib": ru.ru_maxrss, "cpu": ru.ru_utime + ru.ru_stime}, f)
+"""
+
+
+@dataclass
+class Run:
+    label: str
+    rows: int
+    ok: bool
+    wall: float
+    peak_mib: float
+    cpu: float = 0.0
+    note: str = ""
+    stderr: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.wall if self.ok and self.wall > 0 else 0.0
+
+
+def measure(label: str, rows: int, cmd: list[str], workdir: Path, timeout: float) -> Run:
+    """Run ``cmd`` in a fresh child: wall time, peak RSS (max of ru_maxrss and polled tree sum), stderr."""
+    import psutil  # type: ignore[import-untyped,unused-ignore]
+
+    result = workdir / f".measure-{os.getpid()}.json"
+    out_path, err_path = workdir / ".measure.stdout", workdir / ".measure.stderr"
+    result.unlink(missing_ok=True)
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        proc = subprocess.Popen([sys.executable, "-c", _WRAPPER, str(result), *cmd], stdout=out, stderr=err)
+        parent = psutil.Process(proc.pid)
+        peak = 0
+        started = time.perf_counter()
+        timed_out = False
+        while proc.poll() is None:
+            total = 0
+            with contextlib.suppress(psutil.Error):
+                for child in parent.children(recursive=True):
+                    with contextlib.suppress(psutil.Error):
+                        total += child.memory_info().rss
+            peak = max(peak, total)
+            if time.perf_counter() - started > timeout:
+                timed_out = True
+                for child in parent.children(recursive=True):
+                    child.kill()
+                proc.kill()
+                proc.wait()
+                break
+            time.sleep(POLL_S)
+    stderr = err_path.read_text(errors="replace")
+    if timed_out or not result.exists():
+        return Run(
+            label, rows, False, time.perf_counter() - started, peak / 2**20, note="timeout", stderr=stderr
+        )
+    info = json.loads(result.read_text())
+    result.unlink()
+    peak_mib = max(peak / 2**20, info["maxrss_kib"] / 1024)
+    ok = info["rc"] == 0
+    return Run(
+        label, rows, ok, info["wall"], peak_mib, info["cpu"], "" if ok else f"exit {info['rc']}", stderr
+    )
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Main
+# ------------------------------------------------------------------------------------------------------------
+def fmt_rate(x: float) -> str:
+    return f"{x:,.0f}" if x else "-"
+
+
+def compare_outputs(cli_out: Path, ref_csv: Path) -> str:
+    """Agreement of the CLI's outcome column with (b)'s, on the rows (b) decided."""
+    import polars as pl
+
+    try:
+        cli = pl.read_parquet(cli_out)
+    except Exception as exc:
+        return f"could not read the CLI output: {exc}"
+    if not {"case_id", "outcome"} <= set(cli.columns):
+        return f"CLI output has no case_id/outcome columns (columns: {', '.join(cli.columns)})"
+    ref = pl.read_csv(ref_csv, schema_overrides={"case_id": pl.String, "outcome": pl.String})
+    joined = ref.select("case_id", pl.col("outcome").alias("ref")).join(
+        cli.select(pl.col("case_id").cast(pl.String), pl.col("outcome").cast(pl.String).alias("cli")),
+        on="case_id",
+        how="left",
+    )
+    same = int((joined["ref"] == joined["cli"]).sum())
+    text = (
+        f"(b) vs CLI outcome agreement: {same:,}/{joined.height:,} rows ({same / max(joined.height, 1):.2%})"
+    )
+    diff = joined.filter(pl.col("ref") != pl.col("cli").fill_null("<missing>"))
+    if diff.height:
+        top = diff.group_by("ref", "cli").len().sort("len", descending=True).head(6)
+        text += "; top differences (reference -> CLI): " + ", ".join(
+            f"{r} -> {c}: {k:,}" for r, c, k in top.iter_rows()
+        )
+    return text
+
+
+def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+        print(f"\n{title}")
+        print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+        print("  ".join("-" * w for w in widths))
+        for r in rows:
+            print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+        return
+    table = Table(title=title)
+    for i, h in enumerate(header):
+        table.add_column(h, justify="left" if i in (0, len(header) - 1) else "right")
+    for r in rows:
+        table.add_row(*r)
+    Console(width=160).print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the CSV/Parquet runs (N)")
+    parser.add_argument("--big-rows", type=int, default=10_000_000, help="rows of the big Parquet run (M)")
+    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "warexempt-bench")
+    parser.add_argument("--as-of", type=dt.date.fromisoformat, default=DEFAULT_AS_OF)
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per child run")
+    parser.add_argument("--cli", type=Path, default=CLI, help="the warexempt executable")
+    parser.add_argument("--ref-python", nargs=2, type=Path, metavar=("IN", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--ref-polars", nargs=2, type=Path, metavar=("IN", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.ref_python:
+        src, dst = args.ref_python
+        run_reference_python(src, dst, args.as_of)
+        return 0
+    if args.ref_polars:
+        src, dst = args.ref_polars
+        run_reference_polars(src, dst, args.as_of)
+        return 0
+
+    import polars as pl
+
+    n, m, out, as_of = args.rows, args.big_rows, args.out, args.as_of
+    out.mkdir(parents=True, exist_ok=True)
+    csv_n, pq_n, pq_m = out / f"cases_{n}.csv", out / f"cases_{n}.parquet", out / f"cases_{m}.parquet"
+
+    # 1. data
+    t = time.perf_counter()
+    frame = cases_frame(n).collect()
+    frame.write_csv(csv_n)
+    frame.write_parquet(pq_n)
+    t_gen_n = time.perf_counter() - t
+    t = time.perf_counter()
+    cases_frame(m).sink_parquet(pq_m)
+    t_gen_m = time.perf_counter() - t
+    mix = frame.select(
+        pl.col("charges")
+        .str.split(";")
+        .list.eval(pl.element().is_in(list(EXCLUDED)))
+        .list.any()
+        .mean()
+        .alias("excluded"),
+        pl.col("charges").n_unique().alias("distinct"),
+        pl.col("contract_date").is_null().mean().alias("no_contract"),
+        pl.col("petition_date").is_not_null().mean().alias("petition"),
+        pl.col("award_date").is_not_null().mean().alias("award"),
+        pl.col("discharge_date").is_not_null().mean().alias("discharge"),
+        pl.col("death_date").is_not_null().mean().alias("death"),
+    ).row(0, named=True)
+    del frame
+    print(
+        f"generated {n:,} rows (CSV + Parquet) in {t_gen_n:.1f} s, {m:,} rows (Parquet) in {t_gen_m:.1f} s, "
+        f"in {out}; {mix['distinct']:,} distinct charge strings, excluded-looking {mix['excluded']:.1%}, "
+        f"no contract {mix['no_contract']:.1%}, petition {mix['petition']:.1%}, award {mix['award']:.1%}, "
+        f"discharge {mix['discharge']:.1%}, death {mix['death']:.1%}; as_of {as_of} (passed as --as-of)"
+    )
+
+    # 2. runs
+    runs: dict[str, Run] = {}
+    cli_ok = args.cli.exists()
+    if not cli_ok:
+        print(f"!! CLI not found at {args.cli}: the (a) runs are skipped")
+    for key, src, rows, kind in (
+        ("a_csv", csv_n, n, "CSV"),
+        ("a_pq", pq_n, n, "Parquet"),
+        ("a_big", pq_m, m, "Parquet"),
+    ):
+        label = f"(a) warexempt bulk, {kind}"
+        if not cli_ok:
+            runs[key] = Run(label, rows, False, 0.0, 0.0, note="CLI missing")
+            continue
+        dst = out / f"cli_{src.stem}_{src.suffix[1:]}.parquet"
+        dst.unlink(missing_ok=True)
+        cmd = [str(args.cli), "bulk", str(src), "-o", str(dst), "--as-of", as_of.isoformat()]
+        run = measure(label, rows, cmd, out, args.timeout)
+        if run.ok and not dst.exists():
+            run.ok, run.note = False, "no output file"
+        if not run.ok:
+            print(f"!! CLI FAILED ({run.note}) on {src.name}: {' '.join(cmd)}")
+            print("   stderr (last 40 lines):\n   " + "\n   ".join(run.stderr.strip().splitlines()[-40:]))
+        runs[key] = run
+
+    me = [sys.executable, str(Path(__file__).resolve())]
+    ref_out = out / "ref_python.csv"
+    if n > PY_SAMPLE_ROWS:
+        sample = out / f"cases_{PY_SAMPLE_ROWS}_sample.csv"
+        pl.scan_csv(csv_n, infer_schema=False).head(PY_SAMPLE_ROWS).sink_csv(sample)
+        cmd = [*me, "--ref-python", str(sample), str(ref_out), "--as-of", as_of.isoformat()]
+        probe = measure("(b) pure Python, CSV", PY_SAMPLE_ROWS, cmd, out, args.timeout)
+        projected = probe.wall * n / PY_SAMPLE_ROWS
+        if probe.ok and projected > PY_BUDGET_S:
+            probe.note = f"{PY_SAMPLE_ROWS:,}-row sample, time extrapolated x{n / PY_SAMPLE_ROWS:g}"
+            probe.wall, probe.cpu, probe.rows = projected, probe.cpu * n / PY_SAMPLE_ROWS, n
+            runs["b"] = probe
+    if "b" not in runs:
+        cmd = [*me, "--ref-python", str(csv_n), str(ref_out), "--as-of", as_of.isoformat()]
+        runs["b"] = measure("(b) pure Python, CSV", n, cmd, out, args.timeout)
+    cmd = [*me, "--ref-polars", str(csv_n), str(out / "ref_polars.parquet"), "--as-of", as_of.isoformat()]
+    runs["c"] = measure("(c) bare Polars, CSV", n, cmd, out, args.timeout)
+    for key in ("b", "c"):
+        if not runs[key].ok:
+            print(f"!! reference {runs[key].label} FAILED: {runs[key].stderr.strip()[-2000:]}")
+
+    # 3. report
+    print_table(
+        f"warexempt bulk benchmark (N={n:,}, M={m:,}, as_of {as_of})",
+        ["run", "rows", "wall s", "rows/s", "peak RSS MiB", "CPU s", "note"],
+        [
+            [
+                r.label,
+                f"{r.rows:,}",
+                f"{r.wall:.2f}" if r.ok else "-",
+                fmt_rate(r.rows_per_s),
+                f"{r.peak_mib:,.0f}" if r.ok else "-",
+                f"{r.cpu:.1f}" if r.ok else "-",
+                r.note or "ok",
+            ]
+            for r in runs.values()
+        ],
+    )
+
+    def ratio(num: Run, den: Run) -> float | None:
+        return num.wall / den.wall if num.ok and den.ok and den.wall > 0 else None
+
+    a_csv, big = runs["a_csv"], runs["a_big"]
+    targets: list[tuple[str, float | None, str, bool]] = []
+    r1 = ratio(a_csv, runs["c"])
+    targets.append(("(a) CSV time / (c) bare Polars time", r1, "<= 1.5", r1 is not None and r1 <= 1.5))
+    r2 = ratio(runs["b"], a_csv)
+    targets.append(("(b) pure Python time / (a) CSV time", r2, ">= 10", r2 is not None and r2 >= 10))
+    t_big = big.wall if big.ok else None
+    targets.append((f"(a) Parquet {m:,} rows, wall s", t_big, "< 2 s", t_big is not None and t_big < 2.0))
+    rss_big = big.peak_mib if big.ok else None
+    targets.append(
+        (
+            f"(a) Parquet {m:,} rows, peak RSS MiB",
+            rss_big,
+            "< 4096 MiB",
+            rss_big is not None and rss_big < 4096,
+        )
+    )
+    print_table(
+        "targets",
+        ["metric", "value", "target", "result"],
+        [
+            [name, "-" if value is None else f"{value:,.2f}", target, "PASS" if passed else "FAIL"]
+            for name, value, target, passed in targets
+        ],
+    )
+
+    if a_csv.ok and runs["b"].ok and ref_out.exists():
+        print(compare_outputs(out / f"cli_{csv_n.stem}_csv.parquet", ref_out))
+    if not all(r.ok for r in runs.values()):
+        print("!! at least one run failed (see above); its targets are marked FAIL")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+"""warexempt: Russia's "prosecution for military service" law as dated data, one cited rules engine, measurements.
+
+Python API::
+
+    import warexempt
+    d = warexempt.check(charges=["158:3:в"], stage="pre_trial", as_of="2025-02-01",
+                        events=[{"date": "2024-05-02", "kind": "contract_signed"},
+                                {"date": "2024-05-10", "kind": "command_petition"}])
+    d.outcome            # 'suspended'
+    warexempt.law.as_of("2025-01-01").routes
+"""
+
+from warexempt import law
+from warexempt.facade import Decision, check, evaluate, what_if
+
+__all__ = ["Decision", "check", "evaluate", "law", "what_if"]
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Typer commands: thin layers over the Python API."""

@@ -1,0 +1,336 @@
+"""The ``warexempt`` command: check a case, run case files, check a file of cases, show the law."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from warexempt.explain.citations import cite
+from warexempt.explain.i18n import date as fmt_date
+from warexempt.explain.i18n import gettext
+from warexempt.facade import Decision, check, what_if
+from warexempt.law.catalog import LawDataError, bundled_law
+from warexempt.law.codes import ChargeCodeError
+from warexempt.rules.acceptance import CaseFileError, run_case_files
+from warexempt.rules.case import Case, CaseError
+from warexempt.rules.engine import ChargeErrors
+
+app = typer.Typer(
+    help="Russia's prosecution-for-service law as cited, dated rules.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+out = Console()
+err = Console(stderr=True)
+
+Lang = Annotated[str, typer.Option("--lang", help="Language of the explanation: en or ru.")]
+AsOf = Annotated[str | None, typer.Option("--as-of", help="The day the question is asked (YYYY-MM-DD; default today).")]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+def _day(value: str | None, what: str = "--as-of") -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        _fail(f"{what}: {value!r} is not a date (expected YYYY-MM-DD)")
+        raise
+
+
+def _event(text: str) -> dict[str, str]:
+    bits = text.split(":")
+    if len(bits) not in (2, 3):
+        _fail(f"--event {text!r}: expected DATE:KIND or DATE:discharged:GROUND, e.g. 2024-11-01:command_petition")
+    ev = {"date": bits[0], "kind": bits[1]}
+    if len(bits) == 3:
+        ev["ground"] = bits[2]
+    return ev
+
+
+def _load_case_file(path: Path) -> dict[str, Any]:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        _fail(f"{path}: cannot read the case file: {exc}")
+    if not isinstance(doc, dict):
+        _fail(f"{path}: expected the facts of one case (charges, stage, events, as_of)")
+    if "facts" in doc:
+        return {**doc["facts"], "as_of": doc.get("as_of"), "case_id": str(doc.get("id", path.stem))}
+    return doc
+
+
+def _show(decision: Decision, lang: str) -> None:
+    _ = lambda m, **kw: gettext(lang, m, **kw)  # noqa: E731
+    yes_no = {True: _("yes"), False: _("no")}
+    outcome = next((o for o in decision.law.vocabulary.outcomes if o.id == decision.outcome), None)
+    label = (outcome.ru if lang == "ru" else outcome.en) if outcome else decision.outcome
+    colour = "green" if decision.eligible else "red"
+    head = Table.grid(padding=(0, 2))
+    head.add_row(_("Outcome"), f"[bold {colour}]{label}[/] ({decision.outcome})")
+    head.add_row(_("Eligible"), yes_no[decision.eligible])
+    head.add_row(_("Record cleared"), yes_no[decision.record_cleared])
+    for c in decision.citations():
+        head.add_row(_("Reasons"), f"{c.text(lang)}  [dim]{c.id}[/]")
+    out.print(Panel(head, title=f"{decision.case.case_id} — {fmt_date(decision.case.as_of, lang)}", expand=False))
+    for i, step in enumerate(decision.explain(lang), 1):
+        out.print(f"{i}. {step.text}", highlight=False)
+
+
+@app.command("check")
+def check_cmd(
+    file: Annotated[Path | None, typer.Argument(help="A YAML file with one case's facts.")] = None,
+    charge: Annotated[list[str] | None, typer.Option("--charge", help="Criminal Code code, e.g. 158:3:в (repeat).")] = None,
+    stage: Annotated[str | None, typer.Option(help="pre_trial, trial, appeal or sentenced.")] = None,
+    event: Annotated[list[str] | None, typer.Option("--event", help="DATE:KIND[:GROUND], e.g. 2024-11-01:command_petition.")] = None,
+    offence_date: Annotated[str | None, typer.Option("--offence-date", help="When the offence was committed.")] = None,
+    as_of: AsOf = None,
+    lang: Lang = "en",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    whatif: Annotated[bool, typer.Option("--what-if", help="List every next step the law allows and where it leads.")] = False,
+) -> None:
+    """Check one case: is it covered, what is its status on a date, and which provisions decide it."""
+    if lang not in ("en", "ru"):
+        _fail(f"--lang: {lang!r} (expected en or ru)")
+    data: dict[str, Any] = _load_case_file(file) if file else {}
+    if charge:
+        data["charges"] = charge
+    if stage:
+        data["stage"] = stage
+    if event:
+        data["events"] = [_event(e) for e in event]
+    if offence_date:
+        data["offence_date"] = offence_date
+    if as_of or "as_of" not in data or data.get("as_of") is None:
+        data["as_of"] = _day(as_of).isoformat()
+    data.setdefault("charges", [])
+    data.setdefault("stage", None)
+    try:
+        case = Case.parse(data)
+        decision, branches = what_if(case) if whatif else (check(case), [])
+    except (CaseError, ChargeErrors, ChargeCodeError) as exc:
+        msg = str(exc).removeprefix("1 row(s) with invalid charges: row 0: ")
+        _fail(msg)
+        return
+    if as_json:
+        payload = decision.to_dict(lang)
+        if whatif:
+            payload["what_if"] = [
+                {
+                    "events": [{"kind": k, "ground": g} for k, g in b.events],
+                    "on": b.on.isoformat(),
+                    "outcome": b.outcome,
+                    "record_cleared": b.record_cleared,
+                    "reasons": list(b.reasons),
+                    "citations": [cite(r, decision.law).text(lang) for r in b.reasons],
+                    "unconfirmed": list(b.unconfirmed),
+                }
+                for b in branches
+            ]
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    _show(decision, lang)
+    if whatif:
+        _ = lambda m, **kw: gettext(lang, m, **kw)  # noqa: E731
+        table = Table(title=_("What happens next"))
+        table.add_column(_("If"))
+        table.add_column(_("Then"))
+        table.add_column(_("Reasons"))
+        for b in branches:
+            table.add_row(b.label, b.outcome, "; ".join(cite(r, decision.law).text(lang) for r in b.reasons))
+        out.print(table)
+
+
+@app.command("cases")
+def cases_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="YAML case files or folders of them.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array, one object per case.")] = False,
+) -> None:
+    """Run YAML case files (the acceptance format) and report which pass; exit 1 if any fails."""
+    try:
+        results = run_case_files(paths, bundled_law())
+    except CaseFileError as exc:
+        _fail(str(exc))
+        return
+    failed = [r for r in results if not r.passed]
+    if as_json:
+        typer.echo(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=1, default=str))
+    else:
+        table = Table(title=f"{len(results) - len(failed)} passed, {len(failed)} failed")
+        for col in ("id", "outcome", "result", "mismatches"):
+            table.add_column(col)
+        for r in results:
+            mark = "[green]pass[/]" if r.passed else "[red]FAIL[/]"
+            table.add_row(r.id, (r.decision or {}).get("outcome", "-"), mark, "; ".join(r.mismatches))
+        out.print(table)
+        out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("bulk")
+def bulk_cmd(
+    infile: Annotated[Path, typer.Argument(help="Cases as .csv or .parquet (bulk schema).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Decisions: .parquet or .csv.")],
+    as_of: AsOf = None,
+    errors: Annotated[Path | None, typer.Option("--errors", help="Bad rows file (default OUTPUT.errors.csv).")] = None,
+    show_summary: Annotated[bool, typer.Option("--summary", help="Counts by outcome and by deciding provision.")] = False,
+) -> None:
+    """Evaluate a file of cases; bad rows go to an errors file with row, column and reason."""
+    from warexempt.population.bulk import BulkFileError, run_bulk, summary, write
+
+    day = _day(as_of)
+    law = bundled_law()
+    errors = errors or output.with_name(output.stem + ".errors.csv")
+    if output.suffix.lower() not in (".csv", ".parquet"):
+        _fail(f"-o {output}: expected a .csv or .parquet file name")
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err, transient=not sys.stderr.isatty(),
+    ) as progress:
+        task = progress.add_task("checking cases", total=None)
+        try:
+            result = run_bulk(infile, law, day, progress=lambda done, total: progress.update(task, completed=done, total=total))
+        except BulkFileError as exc:
+            progress.stop()
+            _fail(str(exc))
+            return
+        write(result.decisions, output)
+        write(result.errors, errors)
+    bad = result.errors.select("row").n_unique() if result.errors.height else 0
+    err.print(f"{result.decisions.height:,} cases decided -> {output}; {bad:,} rows with errors -> {errors}")
+    if show_summary:
+        by_outcome, by_provision = summary(result.decisions)
+        for title, df, key in (("by outcome", by_outcome, "outcome"), ("by deciding provision", by_provision, "provision")):
+            table = Table(title=title)
+            table.add_column(key)
+            table.add_column("cases", justify="right")
+            for k, n in df.iter_rows():
+                table.add_row(str(k or "-"), f"{n:,}")
+            out.print(table)
+
+
+@app.command("law")
+def law_cmd(as_of: AsOf = None, lang: Lang = "en") -> None:
+    """The law in force on a day: stages covered, exclusions with titles, grounds, sources, what is unconfirmed."""
+    day = _day(as_of)
+    law = bundled_law()
+    view = law.as_of(day)
+    _ = lambda m, **kw: gettext(lang, m, **kw)  # noqa: E731
+    pick = (lambda t: t.ru) if lang == "ru" else (lambda t: t.en)
+    out.print(Panel(_("Law in force on {day}", day=fmt_date(day, lang)), expand=False))
+    table = Table(title=_("Route"))
+    table.add_column(_("Stage"))
+    table.add_column(_("Route"))
+    table.add_column(_("Instrument"))
+    for stage, route in view.routes.items():
+        if route is None or not route.covered:
+            label = _("no statutory route") + ("" if route is None else f" ({'; '.join(cite(r, law).text(lang) for r in route.reasons)})")
+            table.add_row(stage, label, "")
+        else:
+            inst = view.instrument_of(route)
+            table.add_row(stage, "; ".join(cite(r, law).text(lang) for r in route.reasons), pick(inst.title))
+    out.print(table)
+    for list_id, version in view.exclusion_lists.items():
+        t = Table(title=f"{_('Excluded offences')}: {cite(list_id, law).text(lang)}")
+        t.add_column("code")
+        t.add_column("title")
+        t.add_column("category")
+        for art, part, point, category in version.patterns:
+            pid = "uk:" + ":".join(x for x in (art, part, point) if x)
+            c = cite(pid, law)
+            t.add_row(c.text(lang), c.title(lang), category)
+        out.print(t)
+        for url in version.source_urls:
+            out.print(f"  source: {url}", highlight=False)
+    rules = Table(title="events")
+    rules.add_column("stages")
+    rules.add_column("event")
+    rules.add_column(_("Outcome"))
+    rules.add_column(_("Reasons"))
+    for rule in view.event_rules:
+        rules.add_row(", ".join(rule.stages), ", ".join(rule.keys()), rule.outcome, "; ".join(cite(r, law).text(lang) for r in rule.reasons))
+    out.print(rules)
+    facts = view.unconfirmed
+    if facts:
+        out.print(f"[bold]{_('Unconfirmed facts')}[/]")
+        for f in facts:
+            out.print(f"  [yellow]{f.id}[/]: {pick(f)}", highlight=False)
+    for inst in view.instruments:
+        for url in inst.source_urls:
+            out.print(f"  {inst.id}: {url}", highlight=False)
+
+
+@app.command("timeline")
+def timeline_cmd(lang: Lang = "en") -> None:
+    """Every version of every instrument on one time line."""
+    law = bundled_law()
+    _ = lambda m, **kw: gettext(lang, m, **kw)  # noqa: E731
+    table = Table(title="timeline")
+    table.add_column(_("In force"))
+    table.add_column("id")
+    table.add_column(_("Instrument"))
+    table.add_column("")
+    for start, end, inst in law.timeline():
+        span = f"{start} … {end or ''}"
+        flags = []
+        if inst.non_statutory:
+            flags.append("non-statutory")
+        if not inst.in_force.confirmed or not inst.confirmed:
+            flags.append("unconfirmed")
+        table.add_row(span, inst.id, inst.title.ru if lang == "ru" else inst.title.en, ", ".join(flags))
+    out.print(table)
+
+
+DEMO = [
+    ("A theft suspect signs a contract and the command petitions (2024)", ["158:3:в"], "pre_trial",
+     ["2024-05-02:contract_signed", "2024-05-10:command_petition"], "2024-06-01"),
+    ("…then he receives a state award", ["158:3:в"], "pre_trial",
+     ["2024-05-02:contract_signed", "2024-05-10:command_petition", "2025-01-20:state_award"], "2025-02-01"),
+    ("A defendant on trial for treason", ["275"], "trial",
+     ["2024-11-05:contract_signed", "2024-11-25:command_petition"], "2025-01-15"),
+    ("A convict under 80.2, discharged for another reason", ["158:3:в"], "sentenced",
+     ["2024-06-17:contract_signed", "2025-02-03:discharged:other"], "2025-03-01"),
+]
+
+
+@app.command("demo")
+def demo_cmd(lang: Lang = "en") -> None:
+    """A short tour: four cases, their answers with citations, and what could happen next."""
+    law = bundled_law()
+    for title, charges, stage, events, as_of in DEMO:
+        out.rule(title)
+        case = Case.parse({"charges": charges, "stage": stage, "events": [_event(e) for e in events], "as_of": as_of})
+        _show(check(case, law=law), lang)
+    out.rule("What happens next? (trial-stage defendant, contract signed, no petition yet)")
+    case = Case.parse({"charges": ["228:2"], "stage": "trial", "events": [_event("2025-03-01:contract_signed")], "as_of": "2025-03-10"})
+    _, branches = what_if(case, law=law)
+    table = Table()
+    table.add_column("if")
+    table.add_column("then")
+    table.add_column("reasons")
+    for b in branches:
+        table.add_row(b.label, b.outcome, "; ".join(cite(r, law).text(lang) for r in b.reasons))
+    out.print(table)
+    out.print("Try: warexempt check --charge 158:3:в --stage trial --event 2024-10-20:contract_signed "
+              "--event 2024-11-01:command_petition --as-of 2025-06-01 --lang ru --what-if", highlight=False)
+
+
+def main() -> None:
+    try:
+        app()
+    except LawDataError as exc:
+        err.print(f"[bold red]law data error:[/] {exc}")
+        sys.exit(2)

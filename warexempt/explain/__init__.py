@@ -1,0 +1,1 @@
+"""Reasons as citations (ru/en) and plain-language explanations, through Babel message catalogs."""

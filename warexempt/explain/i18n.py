@@ -1,0 +1,49 @@
+"""Message catalogs (Babel). English msgids in the code; ``locale/ru/LC_MESSAGES/warexempt.po`` translates them.
+
+The ``.po`` files are the source; they are compiled in memory on first use, so there is no build step and no
+compiled file to keep in step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from functools import lru_cache
+from pathlib import Path
+
+from babel.dates import format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LANGS = ("en", "ru")
+
+
+@lru_cache(maxsize=4)
+def translations(lang: str) -> NullTranslations:
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}: expected one of {', '.join(LANGS)}")
+    po = Path(__file__).resolve().parent.parent / "locale" / lang / "LC_MESSAGES" / "warexempt.po"
+    if not po.is_file():
+        return NullTranslations()
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return Translations(buf)
+
+
+def gettext(lang: str, message: str, **values: object) -> str:
+    """Translate ``message`` and fill its ``{placeholders}``."""
+    return translations(lang).gettext(message).format(**values)
+
+
+def date(day: dt.date, lang: str) -> str:
+    """A date as people write it: "1 June 2025" / «1 июня 2025 г.»."""
+    return format_date(day, format="long", locale=lang)
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for marking a message
+    """Mark a message for extraction without translating it yet."""
+    return message

@@ -1,0 +1,141 @@
+"""Plain-language explanations of a decision row, step by step, each with its citations.
+
+This module only *describes* what ``rules.evaluate`` decided: it reads the decision columns (status, the keys of
+the law rows used, dates, reasons) and the law data; it decides nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from warexempt.explain.citations import Citation, cite
+from warexempt.explain.i18n import date, gettext
+from warexempt.law.catalog import Law
+from warexempt.rules.engine import Status
+
+
+@dataclass
+class Step:
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+
+
+def _label(items: list[Any], key: str, lang: str) -> str:
+    found = next((i for i in items if i.id == key), None)
+    return (found.ru if lang == "ru" else found.en) if found else key
+
+
+def _event_phrase(event: str | None, lang: str, law: Law) -> str:
+    if not event:
+        return ""
+    kind, _, ground = event.partition(":")
+    text = _label(law.vocabulary.events, kind, lang)
+    if ground:
+        text += f" ({_label(law.vocabulary.discharge_grounds, ground, lang)})"
+    return text
+
+
+def explain(decision: dict[str, Any], case: dict[str, Any], law: Law, lang: str = "en") -> list[Step]:
+    """Steps a family member can follow: which day's law, which route, which exclusions, what the events did."""
+    _ = lambda msg, **kw: gettext(lang, msg, **kw)  # noqa: E731
+    status = Status(decision["status"])
+    steps: list[Step] = []
+    decisive: dt.date = decision["decisive_date"]
+    stage = _label(law.vocabulary.stages, case["stage"], lang)
+    has_petition = case.get("petition_date") is not None and case["petition_date"] <= case["as_of"]
+    has_entry = case.get("entry_date") is not None and case["entry_date"] <= case["as_of"]
+    if case["stage"] == "sentenced":
+        why = _("the day he entered service") if has_entry else _("the day of the question (no contract yet)")
+    else:
+        why = _("the day of the command's petition") if has_petition else _("the day of the question (no petition yet)")
+    steps.append(Step(_("The case is judged under the law in force on {day}: {why}.", day=date(decisive, lang), why=why)))
+
+    route = law.routes[decision["route_key"]][0] if decision["route_key"] is not None else None
+    if status == Status.NO_ROUTE:
+        later = next(
+            (
+                (r, w)
+                for r, w in sorted(law.routes, key=lambda rw: rw[1].start)
+                if r.stage == case["stage"] and r.covered and w.start > decisive
+            ),
+            None,
+        )
+        text = _("On {day} no law let a case at this stage ({stage}) be suspended or released for military service.", day=date(decisive, lang), stage=stage)
+        cites: list[Citation] = [cite(r, law) for r in decision["reasons"]]
+        if route is not None and not route.covered and route.reasons:
+            text += " " + _("Only an individual, secret, non-statutory practice existed; no rule can reproduce it.")
+        if later is not None:
+            r, w = later
+            text += " " + _("That became possible on {day} ({law}).", day=date(w.start, lang), law=w.instrument.title.ru if lang == "ru" else w.instrument.title.en)
+        steps.append(Step(text, cites))
+        return steps + _unconfirmed(decision, law, lang)
+
+    assert route is not None
+    window = next(w for r, w in law.routes if r is route)
+    steps.append(
+        Step(
+            _("On that day {law} covered cases at this stage ({stage}).", law=window.instrument.title.ru if lang == "ru" else window.instrument.title.en, stage=stage),
+            [cite(r, law) for r in route.reasons],
+        )
+    )
+    lst = law.lists[decision["list_key"]] if decision["list_key"] is not None else None
+    if status == Status.EXCLUDED:
+        assert lst is not None
+        codes = [r for r in decision["reasons"] if r != lst.id]
+        steps.append(
+            Step(
+                _("A charge is on the list of offences the law excludes ({codes}), so the route is closed.", codes=", ".join(c.removeprefix("uk:") for c in codes)),
+                [cite(lst.id, law)] + [cite(c, law) for c in codes],
+            )
+        )
+        if "needs_detail" in decision["unconfirmed"]:
+            steps.append(Step(_("A charge lacks the part or point that the list needs, so it was treated as excluded; a more precise code may change the answer.")))
+        return steps + _unconfirmed(decision, law, lang)
+    if lst is not None:
+        steps.append(Step(_("None of the charges is on the list of excluded offences."), [cite(lst.id, law)]))
+    if status == Status.GATE_GRAVITY:
+        steps.append(Step(_("Only crimes of small or medium gravity qualified; the gravest charge is graver than that (Criminal Code Art. 15)."), [cite(r, law) for r in decision["reasons"]]))
+        return steps + _unconfirmed(decision, law, lang)
+    if status == Status.GATE_OFFENCE:
+        steps.append(
+            Step(
+                _("Only offences committed before {day} qualified; this one was committed on {offence}.", day=date(route.offence_before or decisive, lang), offence=date(case["offence_date"], lang)),
+                [cite(r, law) for r in decision["reasons"]],
+            )
+        )
+        return steps + _unconfirmed(decision, law, lang)
+
+    on = decision["decided_on"]
+    cites = [cite(r, law) for r in decision["reasons"]]
+    outcome = decision["outcome"]
+    if status == Status.ELIGIBLE:
+        nxt = _("the command's petition") if case["stage"] != "sentenced" else _("a contract or call-up")
+        steps.append(Step(_("Nothing has happened yet that the law acts on; the next step is {next}.", next=nxt), cites))
+    elif outcome == "suspended":
+        steps.append(Step(_("On {day} the command petitioned, so the proceedings are suspended while he serves.", day=date(on, lang)), cites))
+    elif outcome == "conditionally_released":
+        steps.append(Step(_("On {day} he entered service, so he is released from serving the sentence, conditionally.", day=date(on, lang)), cites))
+    else:
+        event = _event_phrase(decision["deciding_event"], lang, law)
+        messages = {
+            "released": _("On {day}: {event}. Under the law in force that day this releases him from criminal liability; the prosecution ends on a non-rehabilitating ground and leaves no criminal record.", day=date(on, lang), event=event),
+            "released_from_punishment": _("On {day}: {event}. Under the law in force that day this finally releases him from punishment, and he counts as having no criminal record.", day=date(on, lang), event=event),
+            "resumed": _("On {day}: {event}. Service ended on a ground that does not release, so the proceedings (or the sentence) resume.", day=date(on, lang), event=event),
+            "terminated_death": _("On {day} he died. The case ends on death, not by a release: there is no record clearing.", day=date(on, lang)),
+        }
+        steps.append(Step(messages[outcome], cites))
+    return steps + _unconfirmed(decision, law, lang)
+
+
+def _unconfirmed(decision: dict[str, Any], law: Law, lang: str) -> list[Step]:
+    _ = lambda msg, **kw: gettext(lang, msg, **kw)  # noqa: E731
+    out = []
+    for fid in decision["unconfirmed"]:
+        fact = law.facts.get(fid)
+        text = (fact.ru if lang == "ru" else fact.en) if fact else fid
+        out.append(Step(_("Unconfirmed: {fact}.", fact=text)))
+    for warning in decision.get("warnings") or []:
+        out.append(Step(_("Note: {warning}.", warning=warning)))
+    return out

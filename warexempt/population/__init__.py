@@ -1,0 +1,1 @@
+"""Population-scale work: the bulk runner over users' files (and, later, estimates from statistics)."""
