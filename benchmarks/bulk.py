@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -171,7 +171,6 @@ EXCLUDED: dict[str, tuple[float, int]] = {
     "220:1": (0.2, SMALL),
     "322.1:2:а": (0.5, GRAVE),
 }
-GRAVITY: dict[str, int] = {code: g for code, (_, g) in {**COMMON, **EXCLUDED}.items()}
 POOL_COMMON = 1960
 POOL_EXCLUDED = 40
 EXCLUDED_SHARE = 0.02
@@ -191,6 +190,10 @@ def parse_code(code: str) -> tuple[str, str | None, str | None, str]:
     part = bits[1] if len(bits) > 1 else None
     point = bits[2] if len(bits) > 2 else None
     return bits[0], part, point, code
+
+
+# Gravity by the offence's code (an attempt "30:3-158:2" has the gravity of "158:2"); unknown codes: grave.
+GRAVITY: dict[str, int] = {parse_code(code)[3]: g for code, (_, g) in {**COMMON, **EXCLUDED}.items()}
 
 
 def on_list(charge: tuple[str, str | None, str | None, str], listed: ExclusionList) -> bool:
@@ -322,11 +325,7 @@ def run_reference_polars(src: Path, dst: Path, as_of: dt.date) -> None:
     articles = "|".join(a.replace(".", r"\.") for a in LIST_78_1_WHOLE)
     excluded = rf"(?:^|;)(?:30:\d-)?(?:{articles})(?:[:;]|$)"
     decisive = pl.coalesce(pl.col("petition_date"), pl.lit(as_of))
-    start = (
-        pl.when(pl.col("stage").is_in(["trial", "appeal"]))
-        .then(pl.lit(FZ340_START))
-        .otherwise(pl.lit(FZ64_START))
-    )
+    start = pl.when(pl.col("stage").is_in(["trial", "appeal"])).then(pl.lit(FZ340_START)).otherwise(pl.lit(FZ64_START))
     (
         pl.scan_csv(src, schema_overrides={"petition_date": pl.Date})
         .select(
@@ -427,10 +426,7 @@ def cases_frame(n: int) -> pl.LazyFrame:
             pl.concat_str(pl.lit("C"), (pl.col("_i") + 1).cast(pl.String).str.zfill(9)).alias("case_id"),
             pl.lit(pl.Series("pool", pool)).gather(charge_idx).alias("charges"),
             stage.alias("stage"),
-            *(
-                pl.col(src).cast(pl.Date).alias(f"{src}_date")
-                for src in ("contract", "petition", "award", "discharge")
-            ),
+            *(pl.col(src).cast(pl.Date).alias(f"{src}_date") for src in ("contract", "petition", "award", "discharge")),
             pl.col("discharge_ground"),
             pl.col("death").cast(pl.Date).alias("death_date"),
         )
@@ -462,7 +458,6 @@ class Run:
     cpu: float = 0.0
     note: str = ""
     stderr: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows_per_s(self) -> float:
@@ -499,21 +494,25 @@ def measure(label: str, rows: int, cmd: list[str], workdir: Path, timeout: float
             time.sleep(POLL_S)
     stderr = err_path.read_text(errors="replace")
     if timed_out or not result.exists():
-        return Run(
-            label, rows, False, time.perf_counter() - started, peak / 2**20, note="timeout", stderr=stderr
-        )
+        return Run(label, rows, False, time.perf_counter() - started, peak / 2**20, note="timeout", stderr=stderr)
     info = json.loads(result.read_text())
     result.unlink()
     peak_mib = max(peak / 2**20, info["maxrss_kib"] / 1024)
     ok = info["rc"] == 0
-    return Run(
-        label, rows, ok, info["wall"], peak_mib, info["cpu"], "" if ok else f"exit {info['rc']}", stderr
-    )
+    return Run(label, rows, ok, info["wall"], peak_mib, info["cpu"], "" if ok else f"exit {info['rc']}", stderr)
 
 
 # ------------------------------------------------------------------------------------------------------------
 # Main
 # ------------------------------------------------------------------------------------------------------------
+def excerpt(text: str, head: int = 15, tail: int = 30) -> list[str]:
+    """The first and last lines of a long stderr (a traceback's origin and its error)."""
+    lines = text.strip().splitlines()
+    if len(lines) <= head + tail:
+        return lines
+    return [*lines[:head], f"... ({len(lines) - head - tail} lines) ...", *lines[-tail:]]
+
+
 def fmt_rate(x: float) -> str:
     return f"{x:,.0f}" if x else "-"
 
@@ -535,9 +534,7 @@ def compare_outputs(cli_out: Path, ref_csv: Path) -> str:
         how="left",
     )
     same = int((joined["ref"] == joined["cli"]).sum())
-    text = (
-        f"(b) vs CLI outcome agreement: {same:,}/{joined.height:,} rows ({same / max(joined.height, 1):.2%})"
-    )
+    text = f"(b) vs CLI outcome agreement: {same:,}/{joined.height:,} rows ({same / max(joined.height, 1):.2%})"
     diff = joined.filter(pl.col("ref") != pl.col("cli").fill_null("<missing>"))
     if diff.height:
         top = diff.group_by("ref", "cli").len().sort("len", descending=True).head(6)
@@ -571,8 +568,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the CSV/Parquet runs (N)")
     parser.add_argument("--big-rows", type=int, default=10_000_000, help="rows of the big Parquet run (M)")
-    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "warexempt-bench")
-    parser.add_argument("--as-of", type=dt.date.fromisoformat, default=DEFAULT_AS_OF)
+    parser.add_argument(
+        "--out", type=Path, default=Path(tempfile.gettempdir()) / "warexempt-bench", help="data and output dir"
+    )
+    parser.add_argument(
+        "--as-of", type=dt.date.fromisoformat, default=DEFAULT_AS_OF, help="passed to every run (YYYY-MM-DD)"
+    )
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per child run")
     parser.add_argument("--cli", type=Path, default=CLI, help="the warexempt executable")
     parser.add_argument("--ref-python", nargs=2, type=Path, metavar=("IN", "OUT"), help=argparse.SUPPRESS)
@@ -627,6 +628,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # 2. runs
     runs: dict[str, Run] = {}
+    outputs: list[Path] = []
     cli_ok = args.cli.exists()
     if not cli_ok:
         print(f"!! CLI not found at {args.cli}: the (a) runs are skipped")
@@ -640,14 +642,23 @@ def main(argv: list[str] | None = None) -> int:
             runs[key] = Run(label, rows, False, 0.0, 0.0, note="CLI missing")
             continue
         dst = out / f"cli_{src.stem}_{src.suffix[1:]}.parquet"
-        dst.unlink(missing_ok=True)
+        errors = [dst.with_suffix(".errors.csv"), dst.with_name(dst.name + ".errors.csv")]
+        for stale in (dst, *errors):
+            stale.unlink(missing_ok=True)
         cmd = [str(args.cli), "bulk", str(src), "-o", str(dst), "--as-of", as_of.isoformat()]
         run = measure(label, rows, cmd, out, args.timeout)
         if run.ok and not dst.exists():
             run.ok, run.note = False, "no output file"
-        if not run.ok:
+        if run.ok:
+            outputs.append(dst)
+            for err_file in errors:
+                if err_file.exists():
+                    with err_file.open(encoding="utf-8") as fh:
+                        bad = max(sum(1 for _ in fh) - 1, 0)
+                    run.note = f"{bad:,} rows in {err_file.name}" if bad else "ok, no bad rows"
+        else:
             print(f"!! CLI FAILED ({run.note}) on {src.name}: {' '.join(cmd)}")
-            print("   stderr (last 40 lines):\n   " + "\n   ".join(run.stderr.strip().splitlines()[-40:]))
+            print("   stderr:\n   " + "\n   ".join(excerpt(run.stderr)))
         runs[key] = run
 
     me = [sys.executable, str(Path(__file__).resolve())]
@@ -669,7 +680,7 @@ def main(argv: list[str] | None = None) -> int:
     runs["c"] = measure("(c) bare Polars, CSV", n, cmd, out, args.timeout)
     for key in ("b", "c"):
         if not runs[key].ok:
-            print(f"!! reference {runs[key].label} FAILED: {runs[key].stderr.strip()[-2000:]}")
+            print(f"!! reference {runs[key].label} FAILED:\n   " + "\n   ".join(excerpt(runs[key].stderr)))
 
     # 3. report
     print_table(
@@ -718,8 +729,9 @@ def main(argv: list[str] | None = None) -> int:
         ],
     )
 
-    if a_csv.ok and runs["b"].ok and ref_out.exists():
-        print(compare_outputs(out / f"cli_{csv_n.stem}_csv.parquet", ref_out))
+    if outputs and runs["b"].ok and ref_out.exists():
+        # every CLI output holds the first N (or sample) case ids: the M-row file starts with the N-row one
+        print(compare_outputs(outputs[0], ref_out) + f" [CLI output {outputs[0].name}]")
     if not all(r.ok for r in runs.values()):
         print("!! at least one run failed (see above); its targets are marked FAIL")
     return 0

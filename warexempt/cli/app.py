@@ -26,7 +26,9 @@ from warexempt.rules.case import Case, CaseError
 from warexempt.rules.engine import ChargeErrors
 
 app = typer.Typer(
-    help="Russia's prosecution-for-service law as cited, dated rules.", no_args_is_help=True, pretty_exceptions_enable=False
+    help="Russia's prosecution-for-service law as cited, dated rules.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
 out = Console()
 err = Console(stderr=True)
@@ -69,7 +71,7 @@ def _load_case_file(path: Path) -> dict[str, Any]:
         _fail(f"{path}: expected the facts of one case (charges, stage, events, as_of)")
     if "facts" in doc:
         return {**doc["facts"], "as_of": doc.get("as_of"), "case_id": str(doc.get("id", path.stem))}
-    return doc
+    return dict(doc)
 
 
 def _show(decision: Decision, lang: str) -> None:
@@ -92,14 +94,21 @@ def _show(decision: Decision, lang: str) -> None:
 @app.command("check")
 def check_cmd(
     file: Annotated[Path | None, typer.Argument(help="A YAML file with one case's facts.")] = None,
-    charge: Annotated[list[str] | None, typer.Option("--charge", help="Criminal Code code, e.g. 158:3:в (repeat).")] = None,
+    charge: Annotated[
+        list[str] | None, typer.Option("--charge", help="Criminal Code code, e.g. 158:3:в (repeat).")
+    ] = None,
     stage: Annotated[str | None, typer.Option(help="pre_trial, trial, appeal or sentenced.")] = None,
-    event: Annotated[list[str] | None, typer.Option("--event", help="DATE:KIND[:GROUND], e.g. 2024-11-01:command_petition.")] = None,
+    event: Annotated[
+        list[str] | None,
+        typer.Option("--event", help="DATE:KIND[:GROUND], e.g. 2024-11-01:command_petition."),
+    ] = None,
     offence_date: Annotated[str | None, typer.Option("--offence-date", help="When the offence was committed.")] = None,
     as_of: AsOf = None,
     lang: Lang = "en",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    whatif: Annotated[bool, typer.Option("--what-if", help="List every next step the law allows and where it leads.")] = False,
+    whatif: Annotated[
+        bool, typer.Option("--what-if", help="List every next step the law allows and where it leads.")
+    ] = False,
 ) -> None:
     """Check one case: is it covered, what is its status on a date, and which provisions decide it."""
     if lang not in ("en", "ru"):
@@ -186,7 +195,9 @@ def bulk_cmd(
     output: Annotated[Path, typer.Option("-o", "--output", help="Decisions: .parquet or .csv.")],
     as_of: AsOf = None,
     errors: Annotated[Path | None, typer.Option("--errors", help="Bad rows file (default OUTPUT.errors.csv).")] = None,
-    show_summary: Annotated[bool, typer.Option("--summary", help="Counts by outcome and by deciding provision.")] = False,
+    show_summary: Annotated[
+        bool, typer.Option("--summary", help="Counts by outcome and by deciding provision.")
+    ] = False,
 ) -> None:
     """Evaluate a file of cases; bad rows go to an errors file with row, column and reason."""
     from warexempt.population.bulk import BulkFileError, run_bulk, summary, write
@@ -197,12 +208,21 @@ def bulk_cmd(
     if output.suffix.lower() not in (".csv", ".parquet"):
         _fail(f"-o {output}: expected a .csv or .parquet file name")
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err, transient=not sys.stderr.isatty(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=not sys.stderr.isatty(),
     ) as progress:
         task = progress.add_task("checking cases", total=None)
         try:
-            result = run_bulk(infile, law, day, progress=lambda done, total: progress.update(task, completed=done, total=total))
+            result = run_bulk(
+                infile,
+                law,
+                day,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
         except BulkFileError as exc:
             progress.stop()
             _fail(str(exc))
@@ -213,7 +233,10 @@ def bulk_cmd(
     err.print(f"{result.decisions.height:,} cases decided -> {output}; {bad:,} rows with errors -> {errors}")
     if show_summary:
         by_outcome, by_provision = summary(result.decisions)
-        for title, df, key in (("by outcome", by_outcome, "outcome"), ("by deciding provision", by_provision, "provision")):
+        for title, df, key in (
+            ("by outcome", by_outcome, "outcome"),
+            ("by deciding provision", by_provision, "provision"),
+        ):
             table = Table(title=title)
             table.add_column(key)
             table.add_column("cases", justify="right")
@@ -229,7 +252,10 @@ def law_cmd(as_of: AsOf = None, lang: Lang = "en") -> None:
     law = bundled_law()
     view = law.as_of(day)
     _ = lambda m, **kw: gettext(lang, m, **kw)  # noqa: E731
-    pick = (lambda t: t.ru) if lang == "ru" else (lambda t: t.en)
+
+    def pick(text: Any) -> str:
+        return str(text.ru if lang == "ru" else text.en)
+
     out.print(Panel(_("Law in force on {day}", day=fmt_date(day, lang)), expand=False))
     table = Table(title=_("Route"))
     table.add_column(_("Stage"))
@@ -237,7 +263,9 @@ def law_cmd(as_of: AsOf = None, lang: Lang = "en") -> None:
     table.add_column(_("Instrument"))
     for stage, route in view.routes.items():
         if route is None or not route.covered:
-            label = _("no statutory route") + ("" if route is None else f" ({'; '.join(cite(r, law).text(lang) for r in route.reasons)})")
+            label = _("no statutory route") + (
+                "" if route is None else f" ({'; '.join(cite(r, law).text(lang) for r in route.reasons)})"
+            )
             table.add_row(stage, label, "")
         else:
             inst = view.instrument_of(route)
@@ -261,7 +289,12 @@ def law_cmd(as_of: AsOf = None, lang: Lang = "en") -> None:
     rules.add_column(_("Outcome"))
     rules.add_column(_("Reasons"))
     for rule in view.event_rules:
-        rules.add_row(", ".join(rule.stages), ", ".join(rule.keys()), rule.outcome, "; ".join(cite(r, law).text(lang) for r in rule.reasons))
+        rules.add_row(
+            ", ".join(rule.stages),
+            ", ".join(rule.event_keys()),
+            rule.outcome,
+            "; ".join(cite(r, law).text(lang) for r in rule.reasons),
+        )
     out.print(rules)
     facts = view.unconfirmed
     if facts:
@@ -295,14 +328,34 @@ def timeline_cmd(lang: Lang = "en") -> None:
 
 
 DEMO = [
-    ("A theft suspect signs a contract and the command petitions (2024)", ["158:3:в"], "pre_trial",
-     ["2024-05-02:contract_signed", "2024-05-10:command_petition"], "2024-06-01"),
-    ("…then he receives a state award", ["158:3:в"], "pre_trial",
-     ["2024-05-02:contract_signed", "2024-05-10:command_petition", "2025-01-20:state_award"], "2025-02-01"),
-    ("A defendant on trial for treason", ["275"], "trial",
-     ["2024-11-05:contract_signed", "2024-11-25:command_petition"], "2025-01-15"),
-    ("A convict under 80.2, discharged for another reason", ["158:3:в"], "sentenced",
-     ["2024-06-17:contract_signed", "2025-02-03:discharged:other"], "2025-03-01"),
+    (
+        "A theft suspect signs a contract and the command petitions (2024)",
+        ["158:3:в"],
+        "pre_trial",
+        ["2024-05-02:contract_signed", "2024-05-10:command_petition"],
+        "2024-06-01",
+    ),
+    (
+        "…then he receives a state award",
+        ["158:3:в"],
+        "pre_trial",
+        ["2024-05-02:contract_signed", "2024-05-10:command_petition", "2025-01-20:state_award"],
+        "2025-02-01",
+    ),
+    (
+        "A defendant on trial for treason",
+        ["275"],
+        "trial",
+        ["2024-11-05:contract_signed", "2024-11-25:command_petition"],
+        "2025-01-15",
+    ),
+    (
+        "A convict under 80.2, discharged for another reason",
+        ["158:3:в"],
+        "sentenced",
+        ["2024-06-17:contract_signed", "2025-02-03:discharged:other"],
+        "2025-03-01",
+    ),
 ]
 
 
@@ -315,7 +368,14 @@ def demo_cmd(lang: Lang = "en") -> None:
         case = Case.parse({"charges": charges, "stage": stage, "events": [_event(e) for e in events], "as_of": as_of})
         _show(check(case, law=law), lang)
     out.rule("What happens next? (trial-stage defendant, contract signed, no petition yet)")
-    case = Case.parse({"charges": ["228:2"], "stage": "trial", "events": [_event("2025-03-01:contract_signed")], "as_of": "2025-03-10"})
+    case = Case.parse(
+        {
+            "charges": ["228:2"],
+            "stage": "trial",
+            "events": [_event("2025-03-01:contract_signed")],
+            "as_of": "2025-03-10",
+        }
+    )
     _, branches = what_if(case, law=law)
     table = Table()
     table.add_column("if")
@@ -324,8 +384,11 @@ def demo_cmd(lang: Lang = "en") -> None:
     for b in branches:
         table.add_row(b.label, b.outcome, "; ".join(cite(r, law).text(lang) for r in b.reasons))
     out.print(table)
-    out.print("Try: warexempt check --charge 158:3:в --stage trial --event 2024-10-20:contract_signed "
-              "--event 2024-11-01:command_petition --as-of 2025-06-01 --lang ru --what-if", highlight=False)
+    out.print(
+        "Try: warexempt check --charge 158:3:в --stage trial --event 2024-10-20:contract_signed "
+        "--event 2024-11-01:command_petition --as-of 2025-06-01 --lang ru --what-if",
+        highlight=False,
+    )
 
 
 def main() -> None:

@@ -50,7 +50,7 @@ def cite(pid: str, law: Law) -> Citation:
     if name is None or not rest:
         label = title_ru or pid
         return Citation(pid, label, title_en or pid, title_ru, title_en, url)
-    article, part, point = (rest + [None, None])[:3]
+    article, part, point = [*rest, None, None][:3]
     ru_bits = []
     if point:
         ru_bits.append(f"п. «{point}»" if point[0].isalpha() else f"п. {point}")

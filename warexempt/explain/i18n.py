@@ -41,9 +41,9 @@ def gettext(lang: str, message: str, **values: object) -> str:
 
 def date(day: dt.date, lang: str) -> str:
     """A date as people write it: "1 June 2025" / «1 июня 2025 г.»."""
-    return format_date(day, format="long", locale=lang)
+    return format_date(day, format="long", locale="en_GB" if lang == "en" else lang)
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for marking a message
+def N_(message: str) -> str:
     """Mark a message for extraction without translating it yet."""
     return message

@@ -50,7 +50,9 @@ def explain(decision: dict[str, Any], case: dict[str, Any], law: Law, lang: str 
         why = _("the day he entered service") if has_entry else _("the day of the question (no contract yet)")
     else:
         why = _("the day of the command's petition") if has_petition else _("the day of the question (no petition yet)")
-    steps.append(Step(_("The case is judged under the law in force on {day}: {why}.", day=date(decisive, lang), why=why)))
+    steps.append(
+        Step(_("The case is judged under the law in force on {day}: {why}.", day=date(decisive, lang), why=why))
+    )
 
     route = law.routes[decision["route_key"]][0] if decision["route_key"] is not None else None
     if status == Status.NO_ROUTE:
@@ -62,13 +64,21 @@ def explain(decision: dict[str, Any], case: dict[str, Any], law: Law, lang: str 
             ),
             None,
         )
-        text = _("On {day} no law let a case at this stage ({stage}) be suspended or released for military service.", day=date(decisive, lang), stage=stage)
+        text = _(
+            "On {day} no law let a case at this stage ({stage}) be suspended or released for military service.",
+            day=date(decisive, lang),
+            stage=stage,
+        )
         cites: list[Citation] = [cite(r, law) for r in decision["reasons"]]
         if route is not None and not route.covered and route.reasons:
             text += " " + _("Only an individual, secret, non-statutory practice existed; no rule can reproduce it.")
         if later is not None:
-            r, w = later
-            text += " " + _("That became possible on {day} ({law}).", day=date(w.start, lang), law=w.instrument.title.ru if lang == "ru" else w.instrument.title.en)
+            _route, w = later
+            text += " " + _(
+                "That became possible on {day} ({law}).",
+                day=date(w.start, lang),
+                law=w.instrument.title.ru if lang == "ru" else w.instrument.title.en,
+            )
         steps.append(Step(text, cites))
         return steps + _unconfirmed(decision, law, lang)
 
@@ -76,7 +86,11 @@ def explain(decision: dict[str, Any], case: dict[str, Any], law: Law, lang: str 
     window = next(w for r, w in law.routes if r is route)
     steps.append(
         Step(
-            _("On that day {law} covered cases at this stage ({stage}).", law=window.instrument.title.ru if lang == "ru" else window.instrument.title.en, stage=stage),
+            _(
+                "On that day {law} covered cases at this stage ({stage}).",
+                law=window.instrument.title.ru if lang == "ru" else window.instrument.title.en,
+                stage=stage,
+            ),
             [cite(r, law) for r in route.reasons],
         )
     )
@@ -86,22 +100,42 @@ def explain(decision: dict[str, Any], case: dict[str, Any], law: Law, lang: str 
         codes = [r for r in decision["reasons"] if r != lst.id]
         steps.append(
             Step(
-                _("A charge is on the list of offences the law excludes ({codes}), so the route is closed.", codes=", ".join(c.removeprefix("uk:") for c in codes)),
+                _(
+                    "A charge is on the list of offences the law excludes ({codes}), so the route is closed.",
+                    codes=", ".join(c.removeprefix("uk:") for c in codes),
+                ),
                 [cite(lst.id, law)] + [cite(c, law) for c in codes],
             )
         )
         if "needs_detail" in decision["unconfirmed"]:
-            steps.append(Step(_("A charge lacks the part or point that the list needs, so it was treated as excluded; a more precise code may change the answer.")))
+            steps.append(
+                Step(
+                    _(
+                        "A charge lacks the part or point that the list needs, so it was treated as excluded; a more precise code may change the answer."
+                    )
+                )
+            )
         return steps + _unconfirmed(decision, law, lang)
     if lst is not None:
         steps.append(Step(_("None of the charges is on the list of excluded offences."), [cite(lst.id, law)]))
     if status == Status.GATE_GRAVITY:
-        steps.append(Step(_("Only crimes of small or medium gravity qualified; the gravest charge is graver than that (Criminal Code Art. 15)."), [cite(r, law) for r in decision["reasons"]]))
+        steps.append(
+            Step(
+                _(
+                    "Only crimes of small or medium gravity qualified; the gravest charge is graver than that (Criminal Code Art. 15)."
+                ),
+                [cite(r, law) for r in decision["reasons"]],
+            )
+        )
         return steps + _unconfirmed(decision, law, lang)
     if status == Status.GATE_OFFENCE:
         steps.append(
             Step(
-                _("Only offences committed before {day} qualified; this one was committed on {offence}.", day=date(route.offence_before or decisive, lang), offence=date(case["offence_date"], lang)),
+                _(
+                    "Only offences committed before {day} qualified; this one was committed on {offence}.",
+                    day=date(route.offence_before or decisive, lang),
+                    offence=date(case["offence_date"], lang),
+                ),
                 [cite(r, law) for r in decision["reasons"]],
             )
         )
@@ -112,18 +146,51 @@ def explain(decision: dict[str, Any], case: dict[str, Any], law: Law, lang: str 
     outcome = decision["outcome"]
     if status == Status.ELIGIBLE:
         nxt = _("the command's petition") if case["stage"] != "sentenced" else _("a contract or call-up")
-        steps.append(Step(_("Nothing has happened yet that the law acts on; the next step is {next}.", next=nxt), cites))
+        steps.append(
+            Step(_("Nothing has happened yet that the law acts on; the next step is {next}.", next=nxt), cites)
+        )
     elif outcome == "suspended":
-        steps.append(Step(_("On {day} the command petitioned, so the proceedings are suspended while he serves.", day=date(on, lang)), cites))
+        steps.append(
+            Step(
+                _(
+                    "On {day} the command petitioned, so the proceedings are suspended while he serves.",
+                    day=date(on, lang),
+                ),
+                cites,
+            )
+        )
     elif outcome == "conditionally_released":
-        steps.append(Step(_("On {day} he entered service, so he is released from serving the sentence, conditionally.", day=date(on, lang)), cites))
+        steps.append(
+            Step(
+                _(
+                    "On {day} he entered service, so he is released from serving the sentence, conditionally.",
+                    day=date(on, lang),
+                ),
+                cites,
+            )
+        )
     else:
         event = _event_phrase(decision["deciding_event"], lang, law)
         messages = {
-            "released": _("On {day}: {event}. Under the law in force that day this releases him from criminal liability; the prosecution ends on a non-rehabilitating ground and leaves no criminal record.", day=date(on, lang), event=event),
-            "released_from_punishment": _("On {day}: {event}. Under the law in force that day this finally releases him from punishment, and he counts as having no criminal record.", day=date(on, lang), event=event),
-            "resumed": _("On {day}: {event}. Service ended on a ground that does not release, so the proceedings (or the sentence) resume.", day=date(on, lang), event=event),
-            "terminated_death": _("On {day} he died. The case ends on death, not by a release: there is no record clearing.", day=date(on, lang)),
+            "released": _(
+                "On {day}: {event}. Under the law in force that day this releases him from criminal liability; the prosecution ends on a non-rehabilitating ground and leaves no criminal record.",
+                day=date(on, lang),
+                event=event,
+            ),
+            "released_from_punishment": _(
+                "On {day}: {event}. Under the law in force that day this finally releases him from punishment, and he counts as having no criminal record.",
+                day=date(on, lang),
+                event=event,
+            ),
+            "resumed": _(
+                "On {day}: {event}. Service ended on a ground that does not release, so the proceedings (or the sentence) resume.",
+                day=date(on, lang),
+                event=event,
+            ),
+            "terminated_death": _(
+                "On {day} he died. The case ends on death, not by a release: there is no record clearing.",
+                day=date(on, lang),
+            ),
         }
         steps.append(Step(messages[outcome], cites))
     return steps + _unconfirmed(decision, law, lang)

@@ -154,16 +154,18 @@ class Law:
             for seg in range(len(self.boundaries) + 1):
                 found = self._pick(versions, self.segment_start(seg))
                 rows.append((list_id, seg, found.key if found else None))
-        return pl.DataFrame(rows, schema={"list_id": pl.String, "segment": pl.Int32, "list_key": pl.Int32}, orient="row")
+        return pl.DataFrame(
+            rows, schema={"list_id": pl.String, "segment": pl.Int32, "list_key": pl.Int32}, orient="row"
+        )
 
     @cached_property
     def rule_table(self) -> pl.DataFrame:
         """stage × event key × segment → the event rule in force (``rule_key`` indexes ``rules``)."""
-        keys = sorted({k for r, _ in self.rules for k in r.keys()})
+        keys = sorted({k for r, _ in self.rules for k in r.event_keys()})
         rows = []
         for stage in (s.id for s in self.vocabulary.stages):
             for key in keys:
-                cands = [(i, w) for i, (r, w) in enumerate(self.rules) if stage in r.stages and key in r.keys()]
+                cands = [(i, w) for i, (r, w) in enumerate(self.rules) if stage in r.stages and key in r.event_keys()]
                 for seg in range(len(self.boundaries) + 1):
                     found = self._pick(cands, self.segment_start(seg))
                     rows.append((stage, key, seg, found))
@@ -222,9 +224,7 @@ class LawInForce:
 
     @property
     def instruments(self) -> list[Instrument]:
-        return [
-            i for i in self.law.instruments if i.in_force.from_ <= self.day <= (i.in_force.to or FAR_FUTURE)
-        ]
+        return [i for i in self.law.instruments if i.in_force.from_ <= self.day <= (i.in_force.to or FAR_FUTURE)]
 
     @property
     def routes(self) -> dict[str, Route | None]:
@@ -252,7 +252,7 @@ class LawInForce:
             if not w.start <= self.day <= w.end:
                 continue
             for stage in rule.stages:
-                for key in rule.keys():
+                for key in rule.event_keys():
                     cur = live.get((stage, key))
                     if cur is None or (w.start, w.order) > (cur[1].start, cur[1].order):
                         live[(stage, key)] = (rule, w)

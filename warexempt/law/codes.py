@@ -63,9 +63,7 @@ def parse_charge(raw: str) -> ChargeCode:
             "expected ARTICLE[:PART[:POINT]] such as 158, 158:3 or 158:3:в, "
             "or 30:3-ARTICLE… for an attempt (30:1-… for preparation)",
         )
-    return ChargeCode(
-        article=match["article"], part=match["part"], point=match["point"], inchoate=match["stage"]
-    )
+    return ChargeCode(article=match["article"], part=match["part"], point=match["point"], inchoate=match["stage"])
 
 
 def split_charges(raw: str) -> list[str]:

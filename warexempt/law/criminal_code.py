@@ -17,6 +17,22 @@ from pathlib import Path
 from warexempt.law.codes import ChargeCode, ChargeCodeError, article_key, parse_charge
 from warexempt.law.models import GravityRow
 
+_LETTERS = "абвгдежзиклмнопрстуфхцчшщэюя"
+
+
+def _position(label: str) -> float:
+    head, _, tail = label.partition(".")
+    base = float(head) if head.isdigit() else float(_LETTERS.find(head))
+    return base + (0.1 if tail else 0.0)
+
+
+def _nearest(wanted: str, have: Iterable[str], n: int = 3) -> list[str]:
+    """The labels closest to the one asked for (parts by number, points by their place in the alphabet)."""
+    return sorted(have, key=lambda h: abs(_position(h) - _position(wanted)))[:n]
+
+
+GRAVITY_RANK = {"small": 1, "medium": 2, "grave": 3, "especially_grave": 4}
+
 
 @dataclass(frozen=True)
 class Part:
@@ -153,21 +169,19 @@ class CriminalCode:
             raise ChargeCodeError(
                 shown,
                 f"article {code.article} has parts {labels}",
-                tuple(f"{code.article}:{p.label}" for p in article.parts)[:6],
+                tuple(f"{code.article}:{p}" for p in _nearest(code.part, [p.label for p in article.parts])),
             )
         if code.point is not None and code.point not in part.points:
             have = ", ".join(part.points) if part.points else "no points"
             raise ChargeCodeError(
                 shown,
                 f"part {code.part} of article {code.article} has {have}",
-                tuple(f"{code.article}:{code.part}:{p}" for p in part.points)[:6],
+                tuple(f"{code.article}:{code.part}:{p}" for p in _nearest(code.point, part.points)),
             )
         return Checked(code, part.gravity)
 
-    _RANK = {"small": 1, "medium": 2, "grave": 3, "especially_grave": 4}
-
     def _gravity_rank(self, gravity: str) -> int:
-        return self._RANK.get(gravity, 0)
+        return GRAVITY_RANK.get(gravity, 0)
 
     def _near(self, code: ChargeCode) -> tuple[str, ...]:
         numbers = [a.number for a in self._in_force]

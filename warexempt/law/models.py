@@ -165,7 +165,7 @@ class EventRule(Strict):
             raise ValueError("a rule for 'discharged' must name its 'grounds'")
         return self
 
-    def keys(self) -> list[str]:
+    def event_keys(self) -> list[str]:
         """Event keys this rule answers: ``state_award``, ``discharged:age``, ``resumed``, ``died``."""
         out: list[str] = []
         for kind in self.event:

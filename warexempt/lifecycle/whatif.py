@@ -72,7 +72,7 @@ def what_if(case: Case, law: Law, on: dt.date | None = None) -> tuple[dict[str, 
     if not paths:
         return current, []
     hypo = [
-        case.with_events([Event(date=day, kind=k, ground=g) for k, g in path], as_of=day).model_copy(  # type: ignore[arg-type]
+        case.with_events([Event(date=day, kind=k, ground=g) for k, g in path], as_of=day).model_copy(
             update={"case_id": f"{case.case_id}#{i}"}
         )
         for i, path in enumerate(paths)

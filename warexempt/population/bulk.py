@@ -22,7 +22,13 @@ from warexempt.rules.engine import evaluate
 REQUIRED = ("case_id", "charges", "stage", "contract_date")
 DATES = ("contract_date", "petition_date", "award_date", "discharge_date", "resumed_date", "death_date")
 OPTIONAL = (*DATES[1:], "discharge_ground", "as_of", "offence_date")
-ERROR_SCHEMA = {"row": pl.Int64, "case_id": pl.String, "column": pl.String, "value": pl.String, "reason": pl.String}
+ERROR_SCHEMA = {
+    "row": pl.Int64,
+    "case_id": pl.String,
+    "column": pl.String,
+    "value": pl.String,
+    "reason": pl.String,
+}
 
 
 class BulkFileError(ValueError):
@@ -57,7 +63,7 @@ def read_cases(path: Path) -> pl.DataFrame:
                         f"{path}: the file is not UTF-8 text (byte {exc.start}: perhaps cp1251/Windows-1251); "
                         "save it as UTF-8 and try again"
                     ) from None
-            df = pl.read_csv(path, infer_schema=False, missing_utf8_is_empty_string=False)
+            df = pl.read_csv(path, infer_schema=False)
         else:
             raise BulkFileError(f"{path}: expected a .csv or .parquet file")
     except BulkFileError:
@@ -82,7 +88,9 @@ def _prepare(df: pl.DataFrame, law: Law, default_as_of: dt.date) -> tuple[pl.Dat
     df = df.with_columns(
         [pl.col(c).str.strip_chars().replace("", None) for c in (*text, "discharge_ground", "stage", "charges")]
     ).with_columns([pl.col(c).str.to_date("%Y-%m-%d", strict=False).alias(f"_{c}") for c in text])
-    df = df.with_columns([pl.col(c).cast(pl.Date).alias(f"_{c}") for c in (*DATES, "as_of", "offence_date") if c not in text])
+    df = df.with_columns(
+        [pl.col(c).cast(pl.Date).alias(f"_{c}") for c in (*DATES, "as_of", "offence_date") if c not in text]
+    )
     stages = [s.id for s in law.vocabulary.stages]
     grounds = [g.id for g in law.vocabulary.discharge_grounds]
     c_ = pl.col("_contract_date")
@@ -90,31 +98,79 @@ def _prepare(df: pl.DataFrame, law: Law, default_as_of: dt.date) -> tuple[pl.Dat
     checks: list[tuple[str, pl.Expr, pl.Expr, str]] = []
     for c in (*DATES, "as_of", "offence_date"):
         if c in text:
-            checks.append((c, pl.col(c).is_not_null() & pl.col(f"_{c}").is_null(), pl.col(c), "not a date (expected YYYY-MM-DD)"))
+            checks.append(
+                (
+                    c,
+                    pl.col(c).is_not_null() & pl.col(f"_{c}").is_null(),
+                    pl.col(c),
+                    "not a date (expected YYYY-MM-DD)",
+                )
+            )
     checks += [
         ("case_id", pl.col("case_id").is_null(), pl.col("case_id"), "empty case_id"),
-        ("case_id", pl.col("case_id").is_duplicated() & pl.col("case_id").is_not_null(), pl.col("case_id"), "case_id is not unique"),
-        ("stage", ~pl.col("stage").is_in(stages).fill_null(False), pl.col("stage"), f"unknown stage (expected one of {', '.join(stages)})"),
+        (
+            "case_id",
+            pl.col("case_id").is_duplicated() & pl.col("case_id").is_not_null(),
+            pl.col("case_id"),
+            "case_id is not unique",
+        ),
+        (
+            "stage",
+            ~pl.col("stage").is_in(stages).fill_null(False),
+            pl.col("stage"),
+            f"unknown stage (expected one of {', '.join(stages)})",
+        ),
         ("charges", pl.col("charges").is_null(), pl.col("charges"), "no charge code given"),
-        ("discharge_ground", pl.col("_discharge_date").is_not_null() & pl.col("discharge_ground").is_null(), pl.col("discharge_ground"), "a discharge needs a ground"),
-        ("discharge_ground", pl.col("discharge_ground").is_not_null() & ~pl.col("discharge_ground").is_in(grounds), pl.col("discharge_ground"), f"unknown ground (expected one of {', '.join(grounds)})"),
-        ("discharge_ground", pl.col("discharge_ground").is_not_null() & pl.col("_discharge_date").is_null(), pl.col("discharge_ground"), "a ground without a discharge_date"),
+        (
+            "discharge_ground",
+            pl.col("_discharge_date").is_not_null() & pl.col("discharge_ground").is_null(),
+            pl.col("discharge_ground"),
+            "a discharge needs a ground",
+        ),
+        (
+            "discharge_ground",
+            pl.col("discharge_ground").is_not_null() & ~pl.col("discharge_ground").is_in(grounds),
+            pl.col("discharge_ground"),
+            f"unknown ground (expected one of {', '.join(grounds)})",
+        ),
+        (
+            "discharge_ground",
+            pl.col("discharge_ground").is_not_null() & pl.col("_discharge_date").is_null(),
+            pl.col("discharge_ground"),
+            "a ground without a discharge_date",
+        ),
     ]
     for c in ("petition_date", "award_date", "discharge_date", "resumed_date", "death_date"):
         d = pl.col(f"_{c}")
-        checks.append((c, d.is_not_null() & c_.is_null(), d.cast(pl.String), "an event without a contract_date (entry into service)"))
+        checks.append(
+            (
+                c,
+                d.is_not_null() & c_.is_null(),
+                d.cast(pl.String),
+                "an event without a contract_date (entry into service)",
+            )
+        )
         checks.append((c, d < c_, d.cast(pl.String), "before the contract_date"))
     for c in ("petition_date", "award_date", "discharge_date", "resumed_date"):
         d = pl.col(f"_{c}")
         checks.append((c, d > death, d.cast(pl.String), "after the death_date"))
     df = df.with_row_index("_row", offset=1)
     flagged = df.select(
-        "_row", "case_id", *[pl.struct(bad=e.fill_null(False), value=v.cast(pl.String)).alias(f"_chk{i}") for i, (_, e, v, _) in enumerate(checks)]
+        "_row",
+        "case_id",
+        *[
+            pl.struct(bad=e.fill_null(False), value=v.cast(pl.String)).alias(f"_chk{i}")
+            for i, (_, e, v, _) in enumerate(checks)
+        ],
     )
     parts = []
     for i, (col, _, _, reason) in enumerate(checks):
         part = flagged.filter(pl.col(f"_chk{i}").struct.field("bad")).select(
-            "_row", "case_id", pl.lit(col).alias("column"), pl.col(f"_chk{i}").struct.field("value").alias("value"), pl.lit(reason).alias("reason")
+            "_row",
+            "case_id",
+            pl.lit(col).alias("column"),
+            pl.col(f"_chk{i}").struct.field("value").alias("value"),
+            pl.lit(reason).alias("reason"),
         )
         if part.height:
             parts.append(part)
@@ -122,7 +178,13 @@ def _prepare(df: pl.DataFrame, law: Law, default_as_of: dt.date) -> tuple[pl.Dat
     if sets.errors:
         bad = pl.DataFrame({"charges": list(sets.errors), "reason": list(sets.errors.values())})
         parts.append(
-            df.join(bad, on="charges").select("_row", "case_id", pl.lit("charges").alias("column"), pl.col("charges").alias("value"), "reason")
+            df.join(bad, on="charges").select(
+                "_row",
+                "case_id",
+                pl.lit("charges").alias("column"),
+                pl.col("charges").alias("value"),
+                "reason",
+            )
         )
     errors = (
         pl.concat(parts).rename({"_row": "row"}).sort("row").cast(ERROR_SCHEMA)  # type: ignore[arg-type]
@@ -166,7 +228,11 @@ def run_bulk(
             decisions.append(evaluate(frame, as_of, law, lists=False))
         if progress:
             progress(min(start + chunk_rows, total), total)
-    out = pl.concat(decisions) if decisions else evaluate(pl.DataFrame(schema={"charges": pl.String}), as_of, law, lists=False)
+    out = (
+        pl.concat(decisions)
+        if decisions
+        else evaluate(pl.DataFrame(schema={"charges": pl.String}), as_of, law, lists=False)
+    )
     return BulkResult(out, pl.concat(errors), total)
 
 

@@ -126,8 +126,6 @@ def impossible_facts(events: list[Event]) -> list[str]:
     if deaths:
         death = min(deaths)
         problems.extend(
-            f"{e.kind} on {e.date} is after the death on {death}"
-            for e in events
-            if e.kind != "died" and e.date > death
+            f"{e.kind} on {e.date} is after the death on {death}" for e in events if e.kind != "died" and e.date > death
         )
     return problems

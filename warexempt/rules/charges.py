@@ -87,15 +87,18 @@ def _exclusions(codes: pl.DataFrame, patterns: pl.DataFrame) -> pl.DataFrame:
     """Match every code against every list version's patterns (a join on the article)."""
     pat = patterns.rename({"part": "p_part", "point": "p_point"})
     m = codes.join(pat, on="article", how="inner")
-    exact = (
-        pl.col("p_part").is_null()
-        | ((pl.col("p_part") == pl.col("part")) & (pl.col("p_point").is_null() | (pl.col("p_point") == pl.col("point"))))
+    exact = pl.col("p_part").is_null() | (
+        (pl.col("p_part") == pl.col("part")) & (pl.col("p_point").is_null() | (pl.col("p_point") == pl.col("point")))
     )
     coarse = ~pl.col("exact") & (
         pl.col("part").is_null()
         | ((pl.col("p_part") == pl.col("part")) & pl.col("p_point").is_not_null() & pl.col("point").is_null())
     )
-    m = m.with_columns(exact=exact.fill_null(False)).with_columns(coarse=coarse.fill_null(False)).filter(pl.col("exact") | pl.col("coarse"))
+    m = (
+        m.with_columns(exact=exact.fill_null(False))
+        .with_columns(coarse=coarse.fill_null(False))
+        .filter(pl.col("exact") | pl.col("coarse"))
+    )
     per_code = m.group_by("_ck", "list_key", "offence_id").agg(
         exact=pl.col("exact").any(), coarse=pl.col("coarse").any()
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import IntEnum
+from typing import Any
 
 import polars as pl
 
@@ -85,7 +86,7 @@ def evaluate(
     default_day = as_of or dt.date.today()
     df = frame.lazy()
     names = frame.collect_schema().names()
-    for col in EVENT_DATES + ("offence_date", "as_of"):
+    for col in (*EVENT_DATES, "offence_date", "as_of"):
         if col not in names:
             df = df.with_columns(pl.lit(None, pl.Date).alias(col))
     if "discharge_ground" not in names:
@@ -95,7 +96,9 @@ def evaluate(
     df = df.with_columns(_ck=ck, as_of=pl.col("as_of").fill_null(default_day))
     if sets.errors:
         bad = frame.with_row_index("_i").filter(ck.is_in(list(sets.errors)) | ck.is_null())
-        raise ChargeErrors({i: sets.errors.get(k, "no charges") for i, k in zip(bad["_i"], bad.select(ck).to_series())})
+        raise ChargeErrors(
+            {i: sets.errors.get(k, "no charges") for i, k in zip(bad["_i"], bad.select(ck).to_series(), strict=True)}
+        )
 
     df = df.with_columns(
         [pl.when(pl.col(c) <= pl.col("as_of")).then(pl.col(c)).alias(c) for c in EVENT_DATES]
@@ -114,9 +117,18 @@ def evaluate(
     df = (
         df.join(law.route_table.lazy(), on=["stage", "segment"], how="left")
         .join(_route_attrs(law).lazy(), on="route_key", how="left")
-        .join(law.list_table.lazy(), left_on=["exclusion_list", "segment"], right_on=["list_id", "segment"], how="left")
+        .join(
+            law.list_table.lazy(),
+            left_on=["exclusion_list", "segment"],
+            right_on=["list_id", "segment"],
+            how="left",
+        )
         .join(sets.sets.lazy(), on="_ck", how="left")
-        .join(sets.exclusions.lazy().select("_ck", "list_key", pl.lit(True).alias("excluded")), on=["_ck", "list_key"], how="left")
+        .join(
+            sets.exclusions.lazy().select("_ck", "list_key", pl.lit(True).alias("excluded")),
+            on=["_ck", "list_key"],
+            how="left",
+        )
     )
     df = _terminal(df, law)
     df = df.with_columns(status=_status()).with_columns(
@@ -179,7 +191,10 @@ def _route_attrs(law: Law) -> pl.DataFrame:
 def _terminal(df: pl.LazyFrame, law: Law) -> pl.LazyFrame:
     """The first award / discharge / resumption on or after the activation, and the law in force on its date."""
     a = pl.col("activation")
-    ok = {c: pl.when(a.is_not_null() & (pl.col(c) >= a)).then(pl.col(c)) for c in ("award_date", "discharge_date", "resumed_date")}
+    ok = {
+        c: pl.when(a.is_not_null() & (pl.col(c) >= a)).then(pl.col(c))
+        for c in ("award_date", "discharge_date", "resumed_date")
+    }
     t_date = pl.min_horizontal(*ok.values())
     t_key = (
         pl.when(ok["award_date"] == t_date)
@@ -190,10 +205,10 @@ def _terminal(df: pl.LazyFrame, law: Law) -> pl.LazyFrame:
         .then(pl.lit("resumed"))
     )
     rules = law.rule_table.lazy()
-    df = df.with_columns(t_date=t_date, t_key=t_key, d_key=pl.when(pl.col("death_date").is_not_null()).then(pl.lit("died")))
     df = df.with_columns(
-        t_segment=law.segment_expr(pl.col("t_date")), d_segment=law.segment_expr(pl.col("death_date"))
+        t_date=t_date, t_key=t_key, d_key=pl.when(pl.col("death_date").is_not_null()).then(pl.lit("died"))
     )
+    df = df.with_columns(t_segment=law.segment_expr(pl.col("t_date")), d_segment=law.segment_expr(pl.col("death_date")))
     df = df.join(
         rules.rename({"rule_key": "t_rule_key"}),
         left_on=["stage", "t_key", "t_segment"],
@@ -244,8 +259,7 @@ def _status() -> pl.Expr:
 def _signatures(sigs: pl.DataFrame, law: Law, sets: ChargeSets) -> pl.DataFrame:
     """Outcome, reasons and unconfirmed facts for each distinct decision signature."""
     excl = {
-        (r["_ck"], r["list_key"]): (r["excluded_ids"], r["needs_detail"])
-        for r in sets.exclusions.iter_rows(named=True)
+        (r["_ck"], r["list_key"]): (r["excluded_ids"], r["needs_detail"]) for r in sets.exclusions.iter_rows(named=True)
     }
     gravest = {r["_ck"]: (r["gravity_rank"], r["gravest"]) for r in sets.sets.iter_rows(named=True)}
     by_rank = {g.rank: g.provision for g in law.gravity.rows}
@@ -293,6 +307,11 @@ def _signatures(sigs: pl.DataFrame, law: Law, sets: ChargeSets) -> pl.DataFrame:
                 "unconfirmed": list(dict.fromkeys(flags)),
             }
         )
-    schema = {**dict(sigs.schema), "eligible": pl.Boolean, "outcome": pl.String, "record_cleared": pl.Boolean}
+    schema: dict[str, Any] = {
+        **dict(sigs.schema),
+        "eligible": pl.Boolean,
+        "outcome": pl.String,
+        "record_cleared": pl.Boolean,
+    }
     schema |= {"reasons": pl.List(pl.String), "unconfirmed": pl.List(pl.String)}
     return pl.DataFrame(out, schema=schema)
