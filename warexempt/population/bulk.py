@@ -155,21 +155,15 @@ def _prepare(df: pl.DataFrame, law: Law, default_as_of: dt.date) -> tuple[pl.Dat
         d = pl.col(f"_{c}")
         checks.append((c, d > death, d.cast(pl.String), "after the death_date"))
     df = df.with_row_index("_row", offset=1)
-    flagged = df.select(
-        "_row",
-        "case_id",
-        *[
-            pl.struct(bad=e.fill_null(False), value=v.cast(pl.String)).alias(f"_chk{i}")
-            for i, (_, e, v, _) in enumerate(checks)
-        ],
-    )
+    # One pass finds the rows with any problem; the (few) bad rows are then described check by check.
+    suspect = df.filter(pl.any_horizontal([e.fill_null(False) for _, e, _, _ in checks]))
     parts = []
-    for i, (col, _, _, reason) in enumerate(checks):
-        part = flagged.filter(pl.col(f"_chk{i}").struct.field("bad")).select(
+    for col, expr, value, reason in checks:
+        part = suspect.filter(expr.fill_null(False)).select(
             "_row",
             "case_id",
             pl.lit(col).alias("column"),
-            pl.col(f"_chk{i}").struct.field("value").alias("value"),
+            value.cast(pl.String).alias("value"),
             pl.lit(reason).alias("reason"),
         )
         if part.height:

@@ -143,8 +143,8 @@ def evaluate(
         .then("activation")
         .otherwise("decisive_date"),
     )
-    rows = df.collect()
-    decisions = _signatures(rows.select(SIGNATURE).unique(), law, sets)
+    rows = df.with_columns(_sig=pl.struct(SIGNATURE).hash(seed=7)).collect()
+    decisions = _signatures(rows.select("_sig", *SIGNATURE).unique("_sig"), law, sets).drop(SIGNATURE)
     warnings = sets.sets.select("_ck", warnings=pl.col("charge_warnings"))
     schema = dict(DECISION_SCHEMA)
     if not lists:
@@ -152,7 +152,7 @@ def evaluate(
         decisions = decisions.with_columns(joined)
         warnings = warnings.with_columns(pl.col("warnings").list.join(";").cast(pl.Categorical))
         schema |= {c: pl.Categorical() for c in ("reasons", "unconfirmed", "warnings")}
-    out = rows.join(decisions, on=SIGNATURE, how="left", nulls_equal=True).join(warnings, on="_ck", how="left")
+    out = rows.join(decisions, on="_sig", how="left").join(warnings, on="_ck", how="left")
     out = out.with_columns(
         rule_key=pl.coalesce("t_rule", "d_rule"),
         deciding_event=pl.when(pl.col("status") == Status.TERMINAL)
