@@ -309,6 +309,12 @@ def _resolve_window(start: dt.date | None, end: dt.date | None, inst: Instrument
     return Window(inst, start or inst.in_force.from_, end or inst.in_force.to or FAR_FUTURE, order)
 
 
+@lru_cache(maxsize=1)
+def vocabulary() -> Vocabulary:
+    """The bundled vocabulary (stages, events and their same-day order, grounds, outcomes)."""
+    return _validate(Vocabulary, _read_yaml(DATA_DIR / "vocabulary.yaml"), DATA_DIR / "vocabulary.yaml")
+
+
 def load_law(*folders: Path | str) -> Law:
     """Load the bundled law, plus the instrument files of any extra ``folders`` (amendments, tests).
 
@@ -317,7 +323,7 @@ def load_law(*folders: Path | str) -> Law:
     """
     extra = [Path(f) for f in folders]
     extra += [Path(p) for p in os.environ.get("WAREXEMPT_LAW_DIRS", "").split(os.pathsep) if p]
-    vocab = _validate(Vocabulary, _read_yaml(DATA_DIR / "vocabulary.yaml"), DATA_DIR / "vocabulary.yaml")
+    vocab = vocabulary()
     gravity = Gravity(vocab.gravity)
     code = CriminalCode.load(DATA_DIR / "criminal_code", gravity)
     provisions = _load_provisions(DATA_DIR / "provisions.yaml")

@@ -11,20 +11,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from warexempt.law.catalog import vocabulary
 from warexempt.law.models import EventKind, Ground, Stage
 
-ENTRY_KINDS = ("contract_signed", "called_up")
-PETITION_KINDS = ("command_petition", "suspended")
-ORDER = {
-    "contract_signed": 0,
-    "called_up": 0,
-    "command_petition": 1,
-    "suspended": 1,
-    "state_award": 2,
-    "discharged": 3,
-    "resumed": 4,
-    "died": 5,
-}
+_EVENTS = vocabulary().events
+ENTRY_KINDS = tuple(e.id for e in _EVENTS if e.role == "entry")
+PETITION_KINDS = tuple(e.id for e in _EVENTS if e.role == "petition")
+ORDER = {e.id: e.order for e in _EVENTS}  # same-day order of events (RULES.md §4), from vocabulary.yaml
 
 
 class CaseError(ValueError):
