@@ -129,9 +129,11 @@ def check_cmd(
     try:
         case = Case.parse(data)
         decision, branches = what_if(case) if whatif else (check(case), [])
-    except (CaseError, ChargeErrors, ChargeCodeError) as exc:
-        msg = str(exc).removeprefix("1 row(s) with invalid charges: row 0: ")
-        _fail(msg)
+    except ChargeErrors as exc:
+        _fail(next(iter(exc.rows.values())))
+        return
+    except (CaseError, ChargeCodeError) as exc:
+        _fail(str(exc))
         return
     if as_json:
         payload = decision.to_dict(lang)

@@ -46,7 +46,8 @@ def explain(decision: dict[str, Any], case: dict[str, Any], law: Law, lang: str 
     stage = _label(law.vocabulary.stages, case["stage"], lang)
     has_petition = case.get("petition_date") is not None and case["petition_date"] <= case["as_of"]
     has_entry = case.get("entry_date") is not None and case["entry_date"] <= case["as_of"]
-    if case["stage"] == "sentenced":
+    by_entry = law.stage(case["stage"]).decisive_event == "entry"
+    if by_entry:
         why = _("the day he entered service") if has_entry else _("the day of the question (no contract yet)")
     else:
         why = _("the day of the command's petition") if has_petition else _("the day of the question (no petition yet)")
@@ -145,30 +146,21 @@ def explain(decision: dict[str, Any], case: dict[str, Any], law: Law, lang: str 
     cites = [cite(r, law) for r in decision["reasons"]]
     outcome = decision["outcome"]
     if status == Status.ELIGIBLE:
-        nxt = _("the command's petition") if case["stage"] != "sentenced" else _("a contract or call-up")
+        nxt = _("a contract or call-up") if by_entry else _("the command's petition")
         steps.append(
             Step(_("Nothing has happened yet that the law acts on; the next step is {next}.", next=nxt), cites)
         )
-    elif outcome == "suspended":
-        steps.append(
-            Step(
-                _(
-                    "On {day} the command petitioned, so the proceedings are suspended while he serves.",
-                    day=date(on, lang),
-                ),
-                cites,
-            )
-        )
-    elif outcome == "conditionally_released":
-        steps.append(
-            Step(
-                _(
-                    "On {day} he entered service, so he is released from serving the sentence, conditionally.",
-                    day=date(on, lang),
-                ),
-                cites,
-            )
-        )
+    elif outcome in ("suspended", "conditionally_released"):
+        activated = {
+            "suspended": _(
+                "On {day} the command petitioned, so the proceedings are suspended while he serves.", day=date(on, lang)
+            ),
+            "conditionally_released": _(
+                "On {day} he entered service, so he is released from serving the sentence, conditionally.",
+                day=date(on, lang),
+            ),
+        }
+        steps.append(Step(activated[outcome], cites))
     else:
         event = _event_phrase(decision["deciding_event"], lang, law)
         messages = {

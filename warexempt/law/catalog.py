@@ -33,6 +33,7 @@ from warexempt.law.models import (
     Instrument,
     Provision,
     Route,
+    StageDef,
     Vocabulary,
 )
 
@@ -97,6 +98,10 @@ class Law:
     lists: list[ListVersion] = field(default_factory=list)
     rules: list[tuple[EventRule, Window]] = field(default_factory=list)
     facts: dict[str, Fact] = field(default_factory=dict)
+
+    def stage(self, stage_id: str) -> StageDef:
+        """The definition of a stage (its decisive event and activation), from ``vocabulary.yaml``."""
+        return next(s for s in self.vocabulary.stages if s.id == stage_id)
 
     # ----------------------------------------------------------------------------------------------- time line
     @cached_property

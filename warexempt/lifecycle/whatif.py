@@ -10,8 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import polars as pl
-
 from warexempt.law.catalog import Law
 from warexempt.rules.case import Case, Event
 from warexempt.rules.engine import evaluate
@@ -45,7 +43,7 @@ class Branch:
         return " → ".join(k if g is None else f"{k}:{g}" for k, g in self.events)
 
 
-def _paths(case: Case, outcome: str) -> list[list[tuple[str, str | None]]]:
+def _paths(case: Case, outcome: str, law: Law) -> list[list[tuple[str, str | None]]]:
     has_entry = any(e.kind in ("contract_signed", "called_up") and e.date <= case.as_of for e in case.events)
     entry: list[tuple[str, str | None]] = [] if has_entry else [("contract_signed", None)]
     if outcome in ("suspended", "conditionally_released"):
@@ -54,7 +52,7 @@ def _paths(case: Case, outcome: str) -> list[list[tuple[str, str | None]]]:
         return [[("died", None)]]
     if outcome != "eligible":
         return []
-    if case.stage == "sentenced":
+    if law.stage(case.stage).activation == "entry":
         return [entry] + [[*entry, e] for e in ENDINGS]
     petition = [*entry, ("command_petition", None)]
     paths = ([entry] if entry else []) + [petition] + [[*petition, e] for e in ENDINGS]
@@ -68,7 +66,7 @@ def what_if(case: Case, law: Law, on: dt.date | None = None) -> tuple[dict[str, 
     current = evaluate(case_frame([case], law), law=law).row(0, named=True)
     last = max((e.date for e in case.events if e.date <= case.as_of), default=case.as_of)
     day = max(on or case.as_of, last)
-    paths = _paths(case, current["outcome"])
+    paths = _paths(case, current["outcome"], law)
     if not paths:
         return current, []
     hypo = [
@@ -91,13 +89,3 @@ def what_if(case: Case, law: Law, on: dt.date | None = None) -> tuple[dict[str, 
         for path, r in zip(paths, rows.iter_rows(named=True), strict=True)
     ]
     return current, branches
-
-
-def branches_frame(branches: list[Branch]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "if": [b.label for b in branches],
-            "outcome": [b.outcome for b in branches],
-            "reasons": [list(b.reasons) for b in branches],
-        }
-    )

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import polars as pl
 
 from warexempt.law.catalog import Law
-from warexempt.rules.case import ENTRY_KINDS, PETITION_KINDS, Case
+from warexempt.rules.case import ENTRY_KINDS, PETITION_KINDS, Case, Event
 
 CASE_SCHEMA: dict[str, pl.DataType] = {
     "case_id": pl.String(),
@@ -39,19 +39,15 @@ def case_row(case: Case, law: Law) -> dict[str, object]:
     events = case.sorted_events()
     entry = next((e for e in events if e.kind in ENTRY_KINDS), None)
     petition = next((e for e in events if e.kind in PETITION_KINDS), None)
-    stage = next(s for s in law.vocabulary.stages if s.id == case.stage)
-    anchor = entry if stage.activation == "entry" else petition
+    anchor = entry if law.stage(case.stage).activation == "entry" else petition
     floor = anchor.order if anchor is not None else (dt.date.max, 9)
 
-    def counting(kind: str) -> dt.date | None:
+    def counting(kind: str) -> Event | None:
         of_kind = [e for e in events if e.kind == kind]
-        after = [e for e in of_kind if e.order >= floor]
-        chosen = after[0] if after else (of_kind[0] if of_kind else None)
-        return chosen.date if chosen else None
+        return next((e for e in of_kind if e.order >= floor), of_kind[0] if of_kind else None)
 
-    discharges = [e for e in events if e.kind == "discharged"]
-    counted_discharge = next((e for e in discharges if e.order >= floor), discharges[0] if discharges else None)
-    death = next((e for e in events if e.kind == "died"), None)
+    award, counted_discharge, resumed = counting("state_award"), counting("discharged"), counting("resumed")
+    death = counting("died")
     return {
         "case_id": case.case_id,
         "charges": list(case.charges),
@@ -60,10 +56,10 @@ def case_row(case: Case, law: Law) -> dict[str, object]:
         "entry_date": entry.date if entry else None,
         "entry_kind": entry.kind if entry else None,
         "petition_date": petition.date if petition else None,
-        "award_date": counting("state_award"),
+        "award_date": award.date if award else None,
         "discharge_date": counted_discharge.date if counted_discharge else None,
         "discharge_ground": counted_discharge.ground if counted_discharge else None,
-        "resumed_date": counting("resumed"),
+        "resumed_date": resumed.date if resumed else None,
         "death_date": death.date if death else None,
         "as_of": case.as_of,
     }
