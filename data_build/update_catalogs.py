@@ -16,7 +16,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import write_po
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ru_messages import RU  # noqa: E402
+from ru_messages import RU
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -223,18 +223,18 @@ def bulk_cmd(
                 infile,
                 law,
                 day,
-                progress=lambda done, total: progress.update(task, completed=done, total=total),
+                output,
+                progress=lambda step, done, total: progress.update(task, description=step, completed=done, total=total),
             )
         except BulkFileError as exc:
             progress.stop()
             _fail(str(exc))
             return
-        write(result.decisions, output)
         write(result.errors, errors)
     bad = result.errors.select("row").n_unique() if result.errors.height else 0
-    err.print(f"{result.decisions.height:,} cases decided -> {output}; {bad:,} rows with errors -> {errors}")
+    err.print(f"{result.decided:,} cases decided -> {output}; {bad:,} rows with errors -> {errors}")
     if show_summary:
-        by_outcome, by_provision = summary(result.decisions)
+        by_outcome, by_provision = summary(output)
         for title, df, key in (
             ("by outcome", by_outcome, "outcome"),
             ("by deciding provision", by_provision, "provision"),

@@ -2,9 +2,9 @@
 
 The engine never asks "which law applies?" in code. Every row of a law file (a route, an exclusion-list version, an
 event rule) has a validity window; the catalog cuts the time line at every date where any row starts or ends, and
-resolves, for each resulting *segment* and each key (stage, list, event), the row in force. Ten million cases then
-need one ``search_sorted`` to find their segment and a join on a tiny table. Where windows overlap, the row that
-started latest wins, so an amendment is a new file whose rows start on its date.
+resolves, for each resulting *segment* and each key (stage, list, event), the row in force (``rules.tables`` lays
+those answers out as arrays for the engine). Where windows overlap, the row that started latest wins, so an amendment
+is a new file whose rows start on its date.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-import polars as pl
 import yaml
 from pydantic import ValidationError
 
@@ -85,7 +84,7 @@ class ListVersion:
     source_urls: list[str]
 
 
-@dataclass
+@dataclass(eq=False)
 class Law:
     """Every instrument version, with the dated tables the rules engine joins against."""
 
@@ -126,75 +125,12 @@ class Law:
     def segment_start(self, seg: int) -> dt.date:
         return FAR_PAST if seg == 0 else self.boundaries[seg - 1]
 
-    def segment_expr(self, date_col: pl.Expr) -> pl.Expr:
-        """Vectorised ``segment``: the same cut as ``segment`` over a whole column."""
-        cuts = pl.lit(pl.Series("cuts", self.boundaries, dtype=pl.Date))
-        return cuts.search_sorted(date_col, side="right").cast(pl.Int32)
-
     @staticmethod
     def _pick(candidates: Iterable[tuple[T, Window]], day: dt.date) -> T | None:
         live = [(item, w) for item, w in candidates if w.start <= day <= w.end]
         if not live:
             return None
         return max(live, key=lambda iw: (iw[1].start, iw[1].order))[0]
-
-    # ----------------------------------------------------------------------------------------------- tables
-    @cached_property
-    def route_table(self) -> pl.DataFrame:
-        """stage × segment → the route in force (``route_key`` indexes ``routes``; null: no route)."""
-        index = {id(r): i for i, (r, _) in enumerate(self.routes)}
-        rows = []
-        for stage in (s.id for s in self.vocabulary.stages):
-            for seg in range(len(self.boundaries) + 1):
-                route = self._pick(((r, w) for r, w in self.routes if r.stage == stage), self.segment_start(seg))
-                rows.append((stage, seg, index[id(route)] if route is not None else None))
-        return pl.DataFrame(rows, schema={"stage": pl.String, "segment": pl.Int32, "route_key": pl.Int32}, orient="row")
-
-    @cached_property
-    def list_table(self) -> pl.DataFrame:
-        """list id × segment → the list version in force (``list_key`` indexes ``lists``)."""
-        rows = []
-        for list_id in sorted({v.id for v in self.lists}):
-            versions = [(v, v.window) for v in self.lists if v.id == list_id]
-            for seg in range(len(self.boundaries) + 1):
-                found = self._pick(versions, self.segment_start(seg))
-                rows.append((list_id, seg, found.key if found else None))
-        return pl.DataFrame(
-            rows, schema={"list_id": pl.String, "segment": pl.Int32, "list_key": pl.Int32}, orient="row"
-        )
-
-    @cached_property
-    def rule_table(self) -> pl.DataFrame:
-        """stage × event key × segment → the event rule in force (``rule_key`` indexes ``rules``)."""
-        keys = sorted({k for r, _ in self.rules for k in r.event_keys()})
-        rows = []
-        for stage in (s.id for s in self.vocabulary.stages):
-            for key in keys:
-                cands = [(i, w) for i, (r, w) in enumerate(self.rules) if stage in r.stages and key in r.event_keys()]
-                for seg in range(len(self.boundaries) + 1):
-                    found = self._pick(cands, self.segment_start(seg))
-                    rows.append((stage, key, seg, found))
-        return pl.DataFrame(
-            rows,
-            schema={"stage": pl.String, "event_key": pl.String, "segment": pl.Int32, "rule_key": pl.Int32},
-            orient="row",
-        ).drop_nulls("rule_key")
-
-    @cached_property
-    def exclusion_patterns(self) -> pl.DataFrame:
-        """Every list version's items as (list_key, article, part, point) patterns; null part/point = all."""
-        rows = [(v.key, a, p, q, c) for v in self.lists for a, p, q, c in v.patterns]
-        return pl.DataFrame(
-            rows,
-            schema={
-                "list_key": pl.Int32,
-                "article": pl.String,
-                "part": pl.String,
-                "point": pl.String,
-                "category": pl.String,
-            },
-            orient="row",
-        )
 
     def fact_flags(self, refs: Sequence[FactRef], decisive: dt.date | None) -> list[str]:
         return [r.fact for r in refs if r.until is None or decisive is None or decisive <= r.until]

@@ -16,8 +16,9 @@ from pathlib import Path
 import polars as pl
 
 from warexempt.law.catalog import Law
-from warexempt.rules.charges import assess
-from warexempt.rules.engine import evaluate
+from warexempt.rules.charges import ChargeSets, as_codes, assess
+from warexempt.rules.engine import decide
+from warexempt.rules.tables import LawTables, tables
 
 REQUIRED = ("case_id", "charges", "stage", "contract_date")
 DATES = ("contract_date", "petition_date", "award_date", "discharge_date", "resumed_date", "death_date")
@@ -31,19 +32,35 @@ ERROR_SCHEMA = {
 }
 
 
+# The columns of the decisions file: the engine's answer without its internal keys (DECISION_SCHEMA).
+OUTPUT_COLUMNS = [
+    "case_id",
+    "eligible",
+    "outcome",
+    "record_cleared",
+    "reasons",
+    "unconfirmed",
+    "warnings",
+    "decisive_date",
+    "decided_on",
+    "deciding_event",
+]
+NOT_A_DATE = "not a date (expected YYYY-MM-DD)"
+
+
 class BulkFileError(ValueError):
     """The file as a whole cannot be read as a case file."""
 
 
 @dataclass
 class BulkResult:
-    decisions: pl.DataFrame
-    errors: pl.DataFrame
-    rows: int
+    rows: int  # rows read
+    decided: int  # rows decided and written
+    errors: pl.DataFrame  # one row per problem found (a bad row may have several)
 
 
 def read_cases(path: Path) -> pl.DataFrame:
-    """Read the file with every column as text (dates are parsed and checked per row later)."""
+    """Read the file: dates as dates when every value is one, else as text (checked per row later)."""
     if not path.is_file():
         raise BulkFileError(f"{path}: no such file")
     suffix = path.suffix.lower()
@@ -51,19 +68,13 @@ def read_cases(path: Path) -> pl.DataFrame:
         if suffix == ".parquet":
             df = pl.read_parquet(path)
         elif suffix in (".csv", ".txt"):
-            with path.open("rb") as fh:
-                head = fh.read(1 << 16)
-            if b"\x00" in head:
-                raise BulkFileError(f"{path}: this is not a CSV text file (it contains binary data)")
-            try:
-                head.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                if exc.start < len(head) - 4:
-                    raise BulkFileError(
-                        f"{path}: the file is not UTF-8 text (byte {exc.start}: perhaps cp1251/Windows-1251); "
-                        "save it as UTF-8 and try again"
-                    ) from None
-            df = pl.read_csv(path, infer_schema=False)
+            _sniff(path)
+            header = pl.read_csv(path, n_rows=0, infer_schema=False).columns
+            try:  # the fast path: a clean file parses its dates while it is read
+                dates = {c: pl.Date for c in (*DATES, "as_of", "offence_date") if c in header}
+                df = pl.read_csv(path, infer_schema=False, schema_overrides=dates)
+            except pl.exceptions.PolarsError:
+                df = pl.read_csv(path, infer_schema=False)
         else:
             raise BulkFileError(f"{path}: expected a .csv or .parquet file")
     except BulkFileError:
@@ -79,172 +90,212 @@ def read_cases(path: Path) -> pl.DataFrame:
     return df
 
 
-def _prepare(df: pl.DataFrame, law: Law, default_as_of: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Parse dates and check every row (RULES.md §5); return (case frame of good rows, errors)."""
-    for col in OPTIONAL:
-        if col not in df.columns:
-            df = df.with_columns(pl.lit(None, pl.String).alias(col))
-    text = [c for c in (*DATES, "as_of", "offence_date") if df.schema[c] == pl.String]
+def _sniff(path: Path) -> None:
+    """Stop at once on a file that is not UTF-8 text (binary, cp1251)."""
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16)
+    if b"\x00" in head:
+        raise BulkFileError(f"{path}: this is not a CSV text file (it contains binary data)")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:
+            raise BulkFileError(
+                f"{path}: the file is not UTF-8 text (byte {exc.start}: perhaps cp1251/Windows-1251); "
+                "save it as UTF-8 and try again"
+            ) from None
+
+
+def _words(column: pl.Series, allowed: list[str]) -> pl.Series:
+    """A text column read as one of ``allowed`` (stage, ground), surrounding spaces ignored; else null."""
+    try:  # a clean column casts in one pass; a stray value makes it fail
+        return column.cast(pl.Enum(allowed))
+    except pl.exceptions.PolarsError:
+        values = column.drop_nulls().unique().to_list()
+        mapping = {v: v.strip() if v.strip() in allowed else None for v in values}
+        return column.replace_strict(mapping, default=None, return_dtype=pl.Enum(allowed))
+
+
+def _duplicates(df: pl.DataFrame) -> pl.Series:
+    """Row numbers whose case_id is used more than once: hashes first (cheap), the strings only for repeats.
+
+    Files exported from a register are usually sorted by id; then only neighbours need comparing.
+    """
+    ids = df["case_id"]
+    if ids.null_count() == 0 and ids.is_sorted():
+        same = ids.slice(1) == ids.slice(0, max(len(ids) - 1, 0))
+        if not same.any():
+            return pl.Series("_row", [], dtype=pl.UInt32)
+    hashes = ids.hash(seed=1)
+    ordered = hashes.sort()
+    repeated = ordered.filter(ordered.diff() == 0)
+    if repeated.is_empty():
+        return pl.Series("_row", [], dtype=pl.UInt32)
+    maybe = df.filter(hashes.is_in(repeated.implode()) & ids.is_not_null())
+    return maybe.filter(pl.col("case_id").is_duplicated())["_row"]
+
+
+def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl.DataFrame, pl.DataFrame, ChargeSets]:
+    """Check every row (RULES.md §5); return (case frame of good rows, errors, the charge sets)."""
+    vocab = t.law.vocabulary
+    stages: list[str] = [s.id for s in vocab.stages]
+    grounds = [g.id for g in vocab.discharge_grounds]
     df = df.with_columns(
-        [pl.col(c).str.strip_chars().replace("", None) for c in (*text, "discharge_ground", "stage", "charges")]
-    ).with_columns([pl.col(c).str.to_date("%Y-%m-%d", strict=False).alias(f"_{c}") for c in text])
-    df = df.with_columns(
-        [pl.col(c).cast(pl.Date).alias(f"_{c}") for c in (*DATES, "as_of", "offence_date") if c not in text]
+        [
+            pl.lit(None, pl.String if c == "discharge_ground" else pl.Date).alias(c)
+            for c in OPTIONAL
+            if c not in df.columns
+        ]
     )
-    stages = [s.id for s in law.vocabulary.stages]
-    grounds = [g.id for g in law.vocabulary.discharge_grounds]
-    c_ = pl.col("_contract_date")
-    death = pl.col("_death_date")
-    checks: list[tuple[str, pl.Expr, pl.Expr, str]] = []
-    for c in (*DATES, "as_of", "offence_date"):
-        if c in text:
-            checks.append(
-                (
-                    c,
-                    pl.col(c).is_not_null() & pl.col(f"_{c}").is_null(),
-                    pl.col(c),
-                    "not a date (expected YYYY-MM-DD)",
-                )
-            )
+    df = df.with_columns(
+        pl.col("case_id", "charges", "stage", "discharge_ground").cast(pl.String),
+    ).with_row_index("_row", offset=1)
+    text = [c for c in (*DATES, "as_of", "offence_date") if df.schema[c] != pl.Date]
+    df = df.with_columns(
+        *[pl.col(c).str.strip_chars().str.to_date("%Y-%m-%d", strict=False).alias(f"_{c}") for c in text],
+        *[pl.col(c).alias(f"_{c}") for c in (*DATES, "as_of", "offence_date") if c not in text],
+        _stage=_words(df["stage"], stages),
+        _ground=_words(df["discharge_ground"], grounds),
+    )
+    df = df.with_columns(charges=as_codes(df["charges"]))
+    sets = assess(df["charges"], t)
+    duplicates = _duplicates(df)
+    c_, death, ground = pl.col("_contract_date"), pl.col("_death_date"), pl.col("discharge_ground")
+    blank_ground = ground.is_null() | (ground.str.len_bytes() == 0)
+    checks: list[tuple[str, pl.Expr, pl.Expr, str]] = [
+        (
+            c,
+            pl.col(c).is_not_null() & pl.col(c).str.strip_chars().ne("") & pl.col(f"_{c}").is_null(),
+            pl.col(c),
+            NOT_A_DATE,
+        )
+        for c in text
+    ]
     checks += [
-        ("case_id", pl.col("case_id").is_null(), pl.col("case_id"), "empty case_id"),
         (
             "case_id",
-            pl.col("case_id").is_duplicated() & pl.col("case_id").is_not_null(),
+            pl.col("case_id").is_null() | (pl.col("case_id").str.len_bytes() == 0),
+            pl.col("case_id"),
+            "empty case_id",
+        ),
+        (
+            "case_id",
+            pl.col("_row").is_in(duplicates.implode()) if duplicates.len() else pl.lit(False),
             pl.col("case_id"),
             "case_id is not unique",
         ),
+        ("stage", pl.col("_stage").is_null(), pl.col("stage"), f"unknown stage (expected one of {', '.join(stages)})"),
         (
-            "stage",
-            ~pl.col("stage").is_in(stages).fill_null(False),
-            pl.col("stage"),
-            f"unknown stage (expected one of {', '.join(stages)})",
+            "charges",
+            pl.col("charges").is_null() | ~pl.lit(sets.valid).gather(pl.col("charges").to_physical()),
+            pl.col("charges"),
+            "",
         ),
-        ("charges", pl.col("charges").is_null(), pl.col("charges"), "no charge code given"),
         (
             "discharge_ground",
-            pl.col("_discharge_date").is_not_null() & pl.col("discharge_ground").is_null(),
-            pl.col("discharge_ground"),
+            pl.col("_discharge_date").is_not_null() & blank_ground,
+            ground,
             "a discharge needs a ground",
         ),
         (
             "discharge_ground",
-            pl.col("discharge_ground").is_not_null() & ~pl.col("discharge_ground").is_in(grounds),
-            pl.col("discharge_ground"),
+            ~blank_ground & pl.col("_ground").is_null(),
+            ground,
             f"unknown ground (expected one of {', '.join(grounds)})",
         ),
         (
             "discharge_ground",
-            pl.col("discharge_ground").is_not_null() & pl.col("_discharge_date").is_null(),
-            pl.col("discharge_ground"),
+            ~blank_ground & pl.col("_discharge_date").is_null(),
+            ground,
             "a ground without a discharge_date",
         ),
     ]
     for c in ("petition_date", "award_date", "discharge_date", "resumed_date", "death_date"):
         d = pl.col(f"_{c}")
-        checks.append(
-            (
-                c,
-                d.is_not_null() & c_.is_null(),
-                d.cast(pl.String),
-                "an event without a contract_date (entry into service)",
-            )
-        )
-        checks.append((c, d < c_, d.cast(pl.String), "before the contract_date"))
+        checks.append((c, d.is_not_null() & c_.is_null(), d, "an event without a contract_date (entry into service)"))
+        checks.append((c, d < c_, d, "before the contract_date"))
     for c in ("petition_date", "award_date", "discharge_date", "resumed_date"):
-        d = pl.col(f"_{c}")
-        checks.append((c, d > death, d.cast(pl.String), "after the death_date"))
-    df = df.with_row_index("_row", offset=1)
+        checks.append((c, pl.col(f"_{c}") > death, pl.col(f"_{c}"), "after the death_date"))
     # One pass finds the rows with any problem; the (few) bad rows are then described check by check.
-    suspect = df.filter(pl.any_horizontal([e.fill_null(False) for _, e, _, _ in checks]))
+    flagged = df.select(pl.any_horizontal([e.fill_null(False) for _, e, _, _ in checks])).to_series()
     parts = []
-    for col, expr, value, reason in checks:
-        part = suspect.filter(expr.fill_null(False)).select(
-            "_row",
-            "case_id",
-            pl.lit(col).alias("column"),
-            value.cast(pl.String).alias("value"),
-            pl.lit(reason).alias("reason"),
-        )
-        if part.height:
-            parts.append(part)
-    sets = assess(df["charges"], law)
-    if sets.errors:
-        bad = pl.DataFrame({"charges": list(sets.errors), "reason": list(sets.errors.values())})
-        parts.append(
-            df.join(bad, on="charges").select(
-                "_row",
-                "case_id",
-                pl.lit("charges").alias("column"),
-                pl.col("charges").alias("value"),
-                "reason",
+    if flagged.any():
+        suspect = df.filter(flagged)
+        for col, expr, value, reason in checks:
+            why = (
+                pl.col("charges").cast(pl.String).replace_strict(sets.errors, default="no charge code given")
+                if col == "charges"
+                else pl.lit(reason)
             )
-        )
+            parts.append(
+                suspect.filter(expr.fill_null(False)).select(
+                    "_row",
+                    "case_id",
+                    pl.lit(col).alias("column"),
+                    value.cast(pl.String).alias("value"),
+                    why.alias("reason"),
+                )
+            )
+        df = df.filter(~flagged)
     errors = (
         pl.concat(parts).rename({"_row": "row"}).sort("row").cast(ERROR_SCHEMA)  # type: ignore[arg-type]
         if parts
         else pl.DataFrame(schema=ERROR_SCHEMA)
     )
-    good = df.join(errors.select(pl.col("row").alias("_row")).unique(), on="_row", how="anti")
-    frame = good.select(
-        pl.col("case_id").cast(pl.String),
+    frame = df.select(
+        "case_id",
         "charges",
-        "stage",
+        pl.col("_stage").alias("stage"),
         pl.col("_offence_date").alias("offence_date"),
         pl.col("_contract_date").alias("entry_date"),
-        pl.col("_petition_date").alias("petition_date"),
-        pl.col("_award_date").alias("award_date"),
-        pl.col("_discharge_date").alias("discharge_date"),
-        "discharge_ground",
-        pl.col("_resumed_date").alias("resumed_date"),
-        pl.col("_death_date").alias("death_date"),
+        *(pl.col(f"_{c}").alias(c) for c in DATES[1:]),
+        pl.col("_ground").alias("discharge_ground"),
         pl.col("_as_of").fill_null(default_as_of).alias("as_of"),
     )
-    return frame, errors
+    return frame, errors, sets
 
 
-def run_bulk(
-    path: Path,
-    law: Law,
-    as_of: dt.date,
-    chunk_rows: int = 2_000_000,
-    progress: Callable[[int, int], None] | None = None,
-) -> BulkResult:
-    """Check and evaluate a whole file, in chunks (``progress(done, total)`` after each)."""
+Progress = Callable[[str, int, int], None]
+
+
+def run_bulk(path: Path, law: Law, as_of: dt.date, output: Path, progress: Progress | None = None) -> BulkResult:
+    """Check and evaluate a whole file and write the decisions to ``output`` (``progress(step, done, total)``)."""
+    step = progress or (lambda *_: None)
+    step("reading", 0, 3)
     raw = read_cases(path)
     total = raw.height
-    decisions, errors = [], []
-    for start in range(0, max(total, 1), chunk_rows):
-        chunk = raw.slice(start, chunk_rows)
-        frame, errs = _prepare(chunk, law, as_of)
-        errors.append(errs.with_columns(pl.col("row") + start))
-        if frame.height:
-            decisions.append(evaluate(frame, as_of, law, lists=False))
-        if progress:
-            progress(min(start + chunk_rows, total), total)
-    out = (
-        pl.concat(decisions)
-        if decisions
-        else evaluate(pl.DataFrame(schema={"charges": pl.String}), as_of, law, lists=False)
-    )
-    return BulkResult(out, pl.concat(errors), total)
+    step("checking rows", 1, 3)
+    t = tables(law)
+    frame, errors, sets = _prepare(raw, t, as_of)
+    del raw
+    step("deciding and writing", 2, 3)
+    write(decide(frame.lazy(), t, sets, as_of, lists=False).select(OUTPUT_COLUMNS), output)
+    step("done", 3, 3)
+    return BulkResult(total, frame.height, errors)
 
 
-def write(df: pl.DataFrame, path: Path) -> None:
-    """Write decisions or errors as Parquet or CSV by the file's suffix (written whole, then renamed)."""
+def write(data: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
+    """Write decisions or errors as Parquet or CSV by the file's suffix, streamed to a temporary file that is
+    renamed at the end, so an interrupted run never leaves a half-written output under the real name."""
     tmp = path.with_name(path.name + ".partial")
-    if path.suffix.lower() == ".parquet":
-        df.write_parquet(tmp)
-    else:
-        df.with_columns(pl.col(pl.Categorical).cast(pl.String)).write_csv(tmp)
+    try:
+        if path.suffix.lower() == ".parquet":
+            data.lazy().sink_parquet(tmp)
+        else:
+            data.lazy().sink_csv(tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(path)
 
 
-def summary(decisions: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Counts by outcome, and by deciding provision (the first reason of each decision)."""
+def summary(output: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Counts by outcome, and by deciding provision (the first reason of each decision), read from the output."""
+    scan = pl.scan_parquet(output) if output.suffix.lower() == ".parquet" else pl.scan_csv(output, infer_schema=False)
+    decisions = scan.select(pl.col("outcome", "reasons").cast(pl.String)).collect()
     by_outcome = decisions.group_by("outcome").len("cases").sort("cases", descending=True)
     by_provision = (
-        decisions.with_columns(provision=pl.col("reasons").cast(pl.String).str.split(";").list.first())
+        decisions.with_columns(provision=pl.col("reasons").str.split(";").list.first())
         .group_by("provision")
         .len("cases")
         .sort("cases", descending=True)

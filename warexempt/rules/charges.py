@@ -1,113 +1,152 @@
 """Charge sets: what the engine needs to know about a case's charges, computed once per distinct set.
 
 A million real cases hold only thousands of distinct charge strings, so the codes are parsed and checked once per
-distinct set, and matched against every exclusion-list version in one join (RULES.md §3): a whole-article item
-excludes every code of that article; a part or point item excludes that part or point; a code without the part or
-point the item needs is excluded cautiously and flagged ``needs_detail``. The offence behind ``30:…-`` counts.
+distinct set (and remembered for the life of the law), then matched against every exclusion-list version
+(RULES.md §3): a whole-article item excludes every code of that article; a part or point item excludes that part or
+point; a code without the part or point the item needs is excluded cautiously and flagged ``needs_detail``. The
+offence behind ``30:…-`` counts. The results are arrays indexed by the set's number: the physical code of the
+``charges`` column as a categorical of the run's own ``ChargeSets.categories`` (``as_codes``), so ten million rows
+hash their charge text once.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
 from warexempt.law.catalog import Law
 from warexempt.law.codes import ChargeCodeError, parse_charge, split_charges
+from warexempt.rules.tables import LawTables, Texts, u32
+
+
+@dataclass(frozen=True)
+class ChargeSet:
+    """One distinct set of charges: its gravest rank (УК ст. 15), warnings, and the list items it falls under."""
+
+    rank: int | None
+    unknown: bool  # some code's gravity could not be told (its article's parts are not in the catalogue)
+    gravest: tuple[str, ...]
+    warnings: tuple[str, ...]
+    # list version → (offence ids on that list, True if only a too-coarse code matched)
+    listed: dict[int, tuple[tuple[str, ...], bool]] = field(default_factory=dict)
 
 
 @dataclass
 class ChargeSets:
-    """``sets``: one row per distinct charge string; ``exclusions``: one row per (set, list version) that excludes."""
+    """Per-set arrays for ``evaluate``; ``errors`` maps an invalid set's text to the message."""
 
-    sets: pl.DataFrame
-    exclusions: pl.DataFrame
+    categories: pl.Categories
+    keys: list[str | None]  # [set]: its text (None: a number no row uses)
     errors: dict[str, str]
+    valid: pl.Series  # [set]
+    rank: pl.Series  # [set]
+    unknown: pl.Series  # [set]
+    excluded: pl.Series  # [set * V + list version]
+    needs_detail: pl.Series  # [set * V + list version]
+    reasons: Texts  # the law's reason texts plus the texts that name a set's charges
+    r_excluded: pl.Series  # [set * V + list version]
+    r_gravity: pl.Series  # [set * R + route]
+    warnings: Texts
+    w_of: pl.Series  # [set]
 
 
-def set_key(charges: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """The key of a charge set: the ``;``-joined codes as typed (a list column is joined)."""
-    return charges.list.join(";") if isinstance(dtype, pl.List) else charges
+def as_codes(charges: pl.Series, categories: pl.Categories | None = None) -> pl.Series:
+    """The charge sets of a column as set numbers: a categorical of the ``;``-joined codes as typed.
+
+    A list column (``rules.frame.CASE_SCHEMA``) is joined first. The categories are the run's own, so the numbers
+    are dense and index ``ChargeSets``' arrays.
+    """
+    text = charges.list.join(";") if isinstance(charges.dtype, pl.List) else charges.cast(pl.String)
+    return text.cast(pl.Categorical(categories or pl.Categories.random()))
 
 
-def assess(keys: pl.Series, law: Law) -> ChargeSets:
-    code = law.criminal_code
+def _one(key: str, law: Law, by_article: dict[str, list[tuple[int, str | None, str | None]]]) -> ChargeSet | str:
+    """Assess one set, or return the error message."""
+    raw_codes = split_charges(key)
+    if not raw_codes:
+        return "no charge code given"
+    try:
+        checked = [law.criminal_code.check(parse_charge(c)) for c in raw_codes]
+    except ChargeCodeError as exc:
+        return str(exc)
     rank = law.gravity.rank
-    set_rows: list[tuple[str, int | None, bool, list[str], list[str]]] = []
-    code_rows: list[tuple[str, str, str, str | None, str | None, int | None]] = []
+    ranks = [rank[c.gravity] if c.gravity else None for c in checked]
+    known = [r for r in ranks if r is not None]
+    worst = max(known) if known else None
+    listed: dict[int, tuple[list[str], bool]] = {}
+    for c in checked:
+        k = c.code
+        for version, part, point in by_article.get(k.article, ()):
+            exact = part is None or (part == k.part and (point is None or point == k.point))
+            coarse = not exact and (k.part is None or (part == k.part and point is not None and k.point is None))
+            if exact or coarse:
+                ids, detail = listed.get(version, ([], True))
+                listed[version] = ([*ids, k.provision_id], detail and not exact)
+    return ChargeSet(
+        rank=worst,
+        unknown=any(r is None for r in ranks),
+        gravest=tuple(sorted({c.code.provision_id for c, r in zip(checked, ranks, strict=True) if r == worst})),
+        warnings=tuple(sorted({c.warning for c in checked if c.warning})),
+        listed={v: (tuple(sorted(set(ids))), detail) for v, (ids, detail) in listed.items()},
+    )
+
+
+def assess(codes: pl.Series, t: LawTables) -> ChargeSets:
+    """Assess every distinct charge set of ``codes`` (from ``as_codes``) and lay the answers out as arrays."""
+    law = t.law
+    memo = t.charge_memo
+    dtype = codes.dtype
+    assert isinstance(dtype, pl.Categorical)
+    distinct = codes.unique().drop_nulls()
+    numbers = distinct.to_physical().to_list()
+    uniq: list[str | None] = [None] * (max(numbers) + 1 if numbers else 0)
+    for number, text in zip(numbers, distinct.cast(pl.String).to_list(), strict=True):
+        uniq[number] = text
+    n_versions, n_routes = len(law.lists), t.n_routes
+    by_rank = {g.rank: g.provision for g in law.gravity.rows}
+    gates = [(i, r.gate_reasons) for i, (r, _) in enumerate(law.routes) if r.max_gravity]
+    reasons, warnings = t.reasons.copy(), Texts()
     errors: dict[str, str] = {}
-    for key in keys.unique().drop_nulls().to_list():
-        raw_codes = split_charges(key)
-        if not raw_codes:
-            errors[key] = "no charge code given"
-            continue
-        checked = []
-        try:
-            checked = [code.check(parse_charge(c)) for c in raw_codes]
-        except ChargeCodeError as exc:
-            errors[key] = str(exc)
-            continue
-        ranks = [rank[c.gravity] if c.gravity else None for c in checked]
-        known = [r for r in ranks if r is not None]
-        warnings = sorted({c.warning for c in checked if c.warning})
-        unknown = any(r is None for r in ranks)
-        worst = max(known) if known else None
-        worst_ids = sorted({c.code.provision_id for c, r in zip(checked, ranks, strict=True) if r == worst})
-        set_rows.append((key, worst, unknown, worst_ids, warnings))
-        for c, r in zip(checked, ranks, strict=True):
-            k = c.code
-            code_rows.append((key, k.provision_id, k.article, k.part, k.point, r))
-    sets = pl.DataFrame(
-        set_rows,
-        schema={
-            "_ck": pl.String,
-            "gravity_rank": pl.Int32,
-            "gravity_unknown": pl.Boolean,
-            "gravest": pl.List(pl.String),
-            "charge_warnings": pl.List(pl.String),
-        },
-        orient="row",
-    )
-    codes = pl.DataFrame(
-        code_rows,
-        schema={
-            "_ck": pl.String,
-            "offence_id": pl.String,
-            "article": pl.String,
-            "part": pl.String,
-            "point": pl.String,
-            "rank": pl.Int32,
-        },
-        orient="row",
-    )
-    return ChargeSets(sets, _exclusions(codes, law.exclusion_patterns), errors)
-
-
-def _exclusions(codes: pl.DataFrame, patterns: pl.DataFrame) -> pl.DataFrame:
-    """Match every code against every list version's patterns (a join on the article)."""
-    pat = patterns.rename({"part": "p_part", "point": "p_point"})
-    m = codes.join(pat, on="article", how="inner")
-    exact = pl.col("p_part").is_null() | (
-        (pl.col("p_part") == pl.col("part")) & (pl.col("p_point").is_null() | (pl.col("p_point") == pl.col("point")))
-    )
-    coarse = ~pl.col("exact") & (
-        pl.col("part").is_null()
-        | ((pl.col("p_part") == pl.col("part")) & pl.col("p_point").is_not_null() & pl.col("point").is_null())
-    )
-    m = (
-        m.with_columns(exact=exact.fill_null(False))
-        .with_columns(coarse=coarse.fill_null(False))
-        .filter(pl.col("exact") | pl.col("coarse"))
-    )
-    per_code = m.group_by("_ck", "list_key", "offence_id").agg(
-        exact=pl.col("exact").any(), coarse=pl.col("coarse").any()
-    )
-    return (
-        per_code.group_by("_ck", "list_key")
-        .agg(
-            excluded_ids=pl.col("offence_id").unique().sort(),
-            any_exact=pl.col("exact").any(),
-        )
-        .with_columns(needs_detail=~pl.col("any_exact"))
-        .drop("any_exact")
+    rank: list[int | None] = []
+    unknown: list[bool] = []
+    valid: list[bool] = []
+    excluded = [False] * (len(uniq) * n_versions)
+    detail = [False] * (len(uniq) * n_versions)
+    r_excluded: list[int | None] = [None] * (len(uniq) * n_versions)
+    r_gravity: list[int | None] = [None] * (len(uniq) * n_routes)
+    w_of: list[int] = []
+    for c, key in enumerate(uniq):
+        if key is None:  # a number no row uses
+            found: object = ChargeSet(None, False, (), ())
+        elif (found := memo.get(key)) is None:
+            found = memo[key] = _one(key, law, t.list_items)
+        assert isinstance(found, (str, ChargeSet))
+        valid.append(isinstance(found, ChargeSet))
+        if isinstance(found, str):
+            errors[str(key)] = found
+            found = ChargeSet(None, False, (), ())
+        rank.append(found.rank)
+        unknown.append(found.unknown)
+        w_of.append(warnings.add(list(found.warnings)))
+        for v, (ids, coarse) in found.listed.items():
+            excluded[c * n_versions + v], detail[c * n_versions + v] = True, coarse
+            r_excluded[c * n_versions + v] = reasons.add([law.lists[v].id, *ids])
+        for route, gate in gates:
+            named = [by_rank[found.rank]] if found.rank is not None else []
+            r_gravity[c * n_routes + route] = reasons.add([*gate, *named, *found.gravest])
+    return ChargeSets(
+        categories=dtype.categories,
+        keys=uniq,
+        errors=errors,
+        valid=pl.Series(valid, dtype=pl.Boolean),
+        rank=pl.Series(rank, dtype=pl.Int32),
+        unknown=pl.Series(unknown, dtype=pl.Boolean),
+        excluded=pl.Series(excluded, dtype=pl.Boolean),
+        needs_detail=pl.Series(detail, dtype=pl.Boolean),
+        reasons=reasons,
+        r_excluded=u32(r_excluded),
+        r_gravity=u32(r_gravity),
+        warnings=warnings,
+        w_of=u32(w_of),  # type: ignore[arg-type]
     )

@@ -8,20 +8,24 @@ The steps follow RULES.md:
 3. the charge sets are checked against the list and the route's gates (gravity, offence date) (§2, §3);
 4. the first award, discharge or resumption on or after the activation, and the death, are judged by the event rules
    in force on *their* dates (§1, §4).
-Every row ends in a *decision signature* (status plus the keys of the law rows used); the reasons, the unconfirmed
-facts and the outcome are assembled once per distinct signature, then joined back.
+The law's tables are flat arrays (``rules.tables``): each step is a ``gather`` on a small integer key, never a join,
+and the texts of the answer are categorical columns that a million rows share.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
+from collections.abc import Sequence
 from enum import IntEnum
 from typing import Any
 
 import polars as pl
 
 from warexempt.law.catalog import Law, bundled_law
-from warexempt.rules.charges import ChargeSets, assess, set_key
+from warexempt.rules.charges import ChargeSets, as_codes, assess
+from warexempt.rules.tables import FLAGS_LIST, FLAGS_NONE, FLAGS_ROUTE, FLAGS_RULE, LawTables, segment_expr, tables, u32
 
 
 class Status(IntEnum):
@@ -38,8 +42,6 @@ class Status(IntEnum):
 
 
 EVENT_DATES = ("entry_date", "petition_date", "award_date", "discharge_date", "resumed_date", "death_date")
-RELEASES = ("released", "released_from_punishment")
-SIGNATURE = ["status", "route_key", "list_key", "sig_ck", "segment", "t_rule", "d_rule"]
 DECISION_SCHEMA: dict[str, pl.DataType] = {
     "case_id": pl.String(),
     "eligible": pl.Boolean(),
@@ -82,236 +84,219 @@ def evaluate(
     ``reasons``, ``unconfirmed`` and ``warnings`` columns are ``;``-joined categorical text instead of lists (the
     same values, cheaper to write for millions of rows).
     """
-    law = law or bundled_law()
-    default_day = as_of or dt.date.today()
-    df = frame.lazy()
-    names = frame.collect_schema().names()
-    for col in (*EVENT_DATES, "offence_date", "as_of"):
-        if col not in names:
-            df = df.with_columns(pl.lit(None, pl.Date).alias(col))
+    t = tables(law or bundled_law())
+    codes = as_codes(frame["charges"], charge_sets.categories if charge_sets else None)
+    sets = charge_sets or assess(codes, t)
+    bad = codes.is_null() | ~sets.valid.gather(codes.to_physical())
+    if bad.any():
+        texts = codes.cast(pl.String)
+        raise ChargeErrors({i: sets.errors.get(texts[i], "no charge code given") for i in bad.arg_true().to_list()})
+    cases = frame.lazy().with_columns(charges=codes)
+    return decide(cases, t, sets, as_of or dt.date.today(), lists=lists).collect(engine="streaming")
+
+
+def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, *, lists: bool) -> pl.LazyFrame:
+    """The rules as one lazy query over valid cases: ``DECISION_SCHEMA`` out.
+
+    ``charges`` must be the categorical of ``sets`` (``as_codes``); ``stage`` and ``discharge_ground`` may be text
+    or already the enums of the vocabulary.
+    """
+    schema = cases.collect_schema()
+    names = schema.names()
+    missing = [pl.lit(None, pl.Date).alias(c) for c in (*EVENT_DATES, "offence_date", "as_of") if c not in names]
     if "discharge_ground" not in names:
-        df = df.with_columns(pl.lit(None, pl.String).alias("discharge_ground"))
-    ck = set_key(pl.col("charges"), frame.schema["charges"])
-    sets = charge_sets or assess(frame.select(ck.alias("_ck")).to_series(), law)
-    df = df.with_columns(_ck=ck, as_of=pl.col("as_of").fill_null(default_day))
-    if sets.errors:
-        bad = frame.with_row_index("_i").filter(ck.is_in(list(sets.errors)) | ck.is_null())
-        raise ChargeErrors(
-            {i: sets.errors.get(k, "no charges") for i, k in zip(bad["_i"], bad.select(ck).to_series(), strict=True)}
-        )
-
+        missing.append(pl.lit(None, pl.String).alias("discharge_ground"))
+    nseg, n_keys, n_versions, n_routes = t.nseg, len(t.event_keys), len(t.law.lists), t.n_routes
+    day = pl.col("as_of").fill_null(as_of)
+    df = cases.with_columns(missing).with_columns(
+        # §1: what happened after the day asked about has not happened yet
+        [pl.when(pl.col(c) <= day).then(pl.col(c)).alias(c) for c in EVENT_DATES],
+        _s=_number(schema.get("stage"), "stage", t.stages),
+        _c=pl.col("charges").to_physical().cast(pl.UInt32),
+        _as_of=day,
+    )
+    stage = pl.col("_s")
     df = df.with_columns(
-        [pl.when(pl.col(c) <= pl.col("as_of")).then(pl.col(c)).alias(c) for c in EVENT_DATES]
-    ).with_columns(discharge_ground=pl.when(pl.col("discharge_date").is_not_null()).then(pl.col("discharge_ground")))
-
-    vocab = law.vocabulary
-    by_petition = [s.id for s in vocab.stages if s.decisive_event == "petition"]
-    act_petition = [s.id for s in vocab.stages if s.activation == "petition"]
-    df = df.with_columns(
-        decisive_date=pl.when(pl.col("stage").is_in(by_petition))
-        .then(pl.coalesce("petition_date", "as_of"))
-        .otherwise(pl.coalesce("entry_date", "as_of")),
-        activation=pl.when(pl.col("stage").is_in(act_petition)).then("petition_date").otherwise("entry_date"),
-    ).with_columns(segment=law.segment_expr(pl.col("decisive_date")))
-
-    df = (
-        df.join(law.route_table.lazy(), on=["stage", "segment"], how="left")
-        .join(_route_attrs(law).lazy(), on="route_key", how="left")
-        .join(
-            law.list_table.lazy(),
-            left_on=["exclusion_list", "segment"],
-            right_on=["list_id", "segment"],
-            how="left",
-        )
-        .join(sets.sets.lazy(), on="_ck", how="left")
-        .join(
-            sets.exclusions.lazy().select("_ck", "list_key", pl.lit(True).alias("excluded")),
-            on=["_ck", "list_key"],
-            how="left",
-        )
-    )
-    df = _terminal(df, law)
-    df = df.with_columns(status=_status()).with_columns(
-        sig_ck=pl.when(pl.col("status").is_in([Status.EXCLUDED, Status.GATE_GRAVITY])).then("_ck"),
-        t_rule=pl.when(pl.col("status") == Status.TERMINAL).then("t_rule_key"),
-        d_rule=pl.when(pl.col("status") == Status.DEATH).then("d_rule_key"),
-        decided_on=pl.when(pl.col("status") == Status.TERMINAL)
-        .then("t_date")
-        .when(pl.col("status") == Status.DEATH)
-        .then("death_date")
-        .when(pl.col("status") == Status.ACTIVATED)
-        .then("activation")
-        .otherwise("decisive_date"),
-    )
-    rows = df.with_columns(_sig=pl.struct(SIGNATURE).hash(seed=7)).collect()
-    decisions = _signatures(rows.select("_sig", *SIGNATURE).unique("_sig"), law, sets).drop(SIGNATURE)
-    warnings = sets.sets.select("_ck", warnings=pl.col("charge_warnings"))
-    schema = dict(DECISION_SCHEMA)
-    if not lists:
-        joined = [pl.col(c).list.join(";").cast(pl.Categorical) for c in ("reasons", "unconfirmed")]
-        decisions = decisions.with_columns(joined)
-        warnings = warnings.with_columns(pl.col("warnings").list.join(";").cast(pl.Categorical))
-        schema |= {c: pl.Categorical() for c in ("reasons", "unconfirmed", "warnings")}
-    out = rows.join(decisions, on="_sig", how="left").join(warnings, on="_ck", how="left")
-    out = out.with_columns(
-        rule_key=pl.coalesce("t_rule", "d_rule"),
-        deciding_event=pl.when(pl.col("status") == Status.TERMINAL)
-        .then("t_key")
-        .when(pl.col("status") == Status.DEATH)
-        .then(pl.lit("died")),
-    )
-    return out.select([pl.col(c).cast(t) for c, t in schema.items()])
-
-
-def _route_attrs(law: Law) -> pl.DataFrame:
-    rank = law.gravity.rank
-    rows = [
-        (
-            i,
-            r.covered,
-            r.exclusion_list,
-            rank[r.max_gravity] if r.max_gravity else None,
-            r.offence_before,
-        )
-        for i, (r, _) in enumerate(law.routes)
-    ]
-    return pl.DataFrame(
-        rows,
-        schema={
-            "route_key": pl.Int32,
-            "covered": pl.Boolean,
-            "exclusion_list": pl.String,
-            "max_rank": pl.Int32,
-            "offence_before": pl.Date,
-        },
-        orient="row",
-    )
-
-
-def _terminal(df: pl.LazyFrame, law: Law) -> pl.LazyFrame:
-    """The first award / discharge / resumption on or after the activation, and the law in force on its date."""
-    a = pl.col("activation")
-    ok = {
-        c: pl.when(a.is_not_null() & (pl.col(c) >= a)).then(pl.col(c))
-        for c in ("award_date", "discharge_date", "resumed_date")
-    }
-    t_date = pl.min_horizontal(*ok.values())
-    t_key = (
-        pl.when(ok["award_date"] == t_date)
-        .then(pl.lit("state_award"))
-        .when(ok["discharge_date"] == t_date)
-        .then(pl.lit("discharged:") + pl.col("discharge_ground"))
-        .when(ok["resumed_date"] == t_date)
-        .then(pl.lit("resumed"))
-    )
-    rules = law.rule_table.lazy()
-    df = df.with_columns(
-        t_date=t_date, t_key=t_key, d_key=pl.when(pl.col("death_date").is_not_null()).then(pl.lit("died"))
-    )
-    df = df.with_columns(t_segment=law.segment_expr(pl.col("t_date")), d_segment=law.segment_expr(pl.col("death_date")))
-    df = df.join(
-        rules.rename({"rule_key": "t_rule_key"}),
-        left_on=["stage", "t_key", "t_segment"],
-        right_on=["stage", "event_key", "segment"],
-        how="left",
-    ).join(
-        rules.rename({"rule_key": "d_rule_key"}),
-        left_on=["stage", "d_key", "d_segment"],
-        right_on=["stage", "event_key", "segment"],
-        how="left",
-    )
-    outcome = pl.Series("o", [r.outcome for r, _ in law.rules], dtype=pl.String)
-    return df.with_columns(
-        t_outcome=pl.when(pl.col("t_rule_key").is_not_null()).then(
-            pl.lit(outcome).gather(pl.col("t_rule_key").fill_null(0))
+        decisive_date=pl.when(_one_of(stage, [t.stages.index(s) for s in t.by_petition]))
+        .then(pl.coalesce("petition_date", "_as_of"))
+        .otherwise(pl.coalesce("entry_date", "_as_of")),
+        activation=pl.when(_one_of(stage, [t.stages.index(s) for s in t.act_petition]))
+        .then("petition_date")
+        .otherwise("entry_date"),
+        _g=pl.when(pl.col("discharge_date").is_not_null()).then(
+            _number(schema.get("discharge_ground"), "discharge_ground", t.grounds)
         ),
     )
-
-
-def _status() -> pl.Expr:
-    covered = pl.col("covered").fill_null(False)
-    gravity_fail = pl.col("max_rank").is_not_null() & (
-        pl.col("gravity_unknown") | (pl.col("gravity_rank") > pl.col("max_rank"))
+    # §2-§3: the route and the list version in force on the decisive date. (Each look-up's index is made a column
+    # first: a gather whose index is a column is many times faster than one whose index is still an expression.)
+    a = pl.col("activation")
+    df = df.with_columns(
+        _seg=segment_expr(t, pl.col("decisive_date")),
+        _d_seg=segment_expr(t, pl.col("death_date")),
+        # §4: an award, discharge or resumption counts from the activation on
+        **{
+            f"_ok{i}": pl.when(a.is_not_null() & (pl.col(c) >= a)).then(pl.col(c)) for i, c in enumerate(TERMINAL_DATES)
+        },
     )
-    offence_fail = pl.col("offence_before").is_not_null() & (pl.col("offence_date") >= pl.col("offence_before"))
+    ok = [pl.col(f"_ok{i}") for i in range(len(TERMINAL_DATES))]
+    df = df.with_columns(_i_route=pl.col("_s") * nseg + pl.col("_seg"), _t_date=pl.min_horizontal(ok))
+    t_date = pl.col("_t_date")
+    df = df.with_columns(
+        _route=_at(t.route_of, pl.col("_i_route")),
+        _t_seg=segment_expr(t, t_date),
+        # the first of them, and the event rule in force on its own date; the death, by the rule on its date
+        _t_kind=pl.when(ok[0] == t_date)
+        .then(pl.lit(t.key("state_award"), pl.UInt32))
+        .when(ok[1] == t_date)
+        .then(pl.col("_g") + t.key(f"discharged:{t.grounds[0]}"))
+        .when(ok[2] == t_date)
+        .then(pl.lit(t.key("resumed"), pl.UInt32)),
+    )
+    df = df.with_columns(
+        _i_list=_at(t.route_list, pl.col("_route")) * nseg + pl.col("_seg"),
+        _i_t=(pl.col("_s") * n_keys + pl.col("_t_kind")) * nseg + pl.col("_t_seg"),
+        _i_d=(pl.col("_s") * n_keys + t.key("died")) * nseg + pl.col("_d_seg"),
+    )
+    df = df.with_columns(
+        _lv=_at(t.list_of, pl.col("_i_list")),
+        _t_rule=_at(t.rule_of, pl.col("_i_t")),
+        _d_rule=_at(t.rule_of, pl.col("_i_d")),
+    )
+    df = df.with_columns(_status=_status(t, sets))
+
+    status = pl.col("_status")
+    route, c, lv = pl.col("_route"), pl.col("_c"), pl.col("_lv")
+    at_list = c * n_versions + lv
+    terminal = _one_of(status, [Status.TERMINAL, Status.DEATH])
+    df = df.with_columns(
+        _rule=pl.when(status == Status.TERMINAL).then("_t_rule").otherwise("_d_rule"),
+        _nd=_at(sets.needs_detail, at_list).cast(pl.UInt32),
+    )
+    rule, zero = pl.col("_rule"), pl.lit(0, pl.UInt32)
+    refused = (Status.NO_ROUTE, Status.EXCLUDED, Status.GATE_GRAVITY, Status.GATE_OFFENCE)
+    outcome = _by_status(
+        [
+            (refused, u32([t.outcomes.index("not_covered")]), zero),
+            ((Status.ELIGIBLE,), u32([t.outcomes.index("eligible")]), zero),
+            ((Status.ACTIVATED,), t.route_outcome, route),
+            ((Status.TERMINAL, Status.DEATH), t.rule_outcome, rule),
+        ]
+    )
+    reasons = _by_status(
+        [
+            ((Status.NO_ROUTE,), t.r_no_route, route.fill_null(n_routes)),
+            ((Status.EXCLUDED,), sets.r_excluded, at_list),
+            ((Status.GATE_GRAVITY,), sets.r_gravity, c * n_routes + route),
+            ((Status.GATE_OFFENCE,), t.r_gate, route),
+            ((Status.ELIGIBLE,), t.r_eligible, route),
+            ((Status.ACTIVATED,), t.r_activated, route),
+            ((Status.TERMINAL, Status.DEATH), t.r_rule, rule),
+        ]
+    )
+    kind = (
+        pl.when(status == Status.NO_ROUTE)
+        .then(FLAGS_NONE)
+        .when(status == Status.EXCLUDED)
+        .then(FLAGS_LIST)
+        .when(terminal)
+        .then(FLAGS_RULE)
+        .otherwise(FLAGS_ROUTE)
+    )
+    extra = pl.when(status == Status.EXCLUDED).then(pl.col("_nd")).when(terminal).then(rule + 1).otherwise(0)
+    flags = ((kind * n_routes + route.fill_null(0)) * nseg + pl.col("_seg")) * (t.n_rules + 1) + extra
+    event = pl.when(status == Status.TERMINAL).then("_t_kind").when(status == Status.DEATH).then(t.key("died"))
+    # Indices first, then the look-ups: a gather whose index is a column is many times faster than one whose index
+    # is an expression still to be evaluated.
+    df = df.with_columns(_i_outcome=outcome[1], _i_reasons=reasons[1], _i_flags=flags, _i_event=event)
+    out = df.select(
+        pl.col("case_id").cast(pl.String),
+        _outcome=_at(outcome[0], pl.col("_i_outcome")),
+        record_cleared=terminal & _at(t.rule_cleared, rule).fill_null(False),
+        reasons=sets.reasons.column(_at(reasons[0], pl.col("_i_reasons")), lists),
+        unconfirmed=t.flags.column(_at(t.flags_of, pl.col("_i_flags")), lists),
+        warnings=sets.warnings.column(_at(sets.w_of, c), lists),
+        decisive_date="decisive_date",
+        decided_on=pl.when(status == Status.TERMINAL)
+        .then("_t_date")
+        .when(status == Status.DEATH)
+        .then("death_date")
+        .when(status == Status.ACTIVATED)
+        .then("activation")
+        .otherwise("decisive_date"),
+        status=status,
+        route_key=route.cast(pl.Int32),
+        list_key=lv.cast(pl.Int32),
+        rule_key=pl.when(terminal).then(rule).cast(pl.Int32),
+        deciding_event=_at(pl.Series(t.event_keys, dtype=t.event_enum), pl.col("_i_event")),
+    ).with_columns(
+        eligible=pl.col("_outcome") != t.outcomes.index("not_covered"),
+        outcome=_at(pl.Series(t.outcomes, dtype=pl.Enum(t.outcomes)), pl.col("_outcome")),
+    )
+    if lists:
+        return out.select([pl.col(c).cast(t) for c, t in DECISION_SCHEMA.items()])
+    return out.select(list(DECISION_SCHEMA))
+
+
+TERMINAL_DATES = ("award_date", "discharge_date", "resumed_date")
+
+
+def _number(dtype: pl.DataType | None, column: str, words: list[str]) -> pl.Expr:
+    """A vocabulary column (text, or already the vocabulary's enum) as each value's place in ``words``."""
+    col = pl.col(column)
+    enum = pl.Enum(words)
+    return (col if dtype == enum else col.cast(enum)).to_physical().cast(pl.UInt32)
+
+
+def _by_status(parts: list[tuple[Sequence[Status], pl.Series, pl.Expr]]) -> tuple[pl.Series, pl.Expr]:
+    """One table and an index into it that stand for ``table[local]`` of the part whose statuses include each row's
+    status: the tables are laid end to end, so every row costs one ``gather`` whichever part it falls in."""
+    status = pl.col("_status")
+    at = 0
+    chain: Any = pl
+    for statuses, table, index in parts:
+        chain = chain.when(_one_of(status, statuses)).then(index + at)
+        at += len(table)
+    return pl.concat([table for _, table, _ in parts]), chain
+
+
+def _one_of(col: pl.Expr, values: Sequence[int]) -> pl.Expr:
+    """``col.is_in(values)`` for a few small integers, as comparisons (many times faster over millions of rows)."""
+    return functools.reduce(operator.or_, (col == v for v in values), pl.lit(False))
+
+
+def _at(table: pl.Series, index: pl.Expr) -> pl.Expr:
+    """``table[index]`` for every row (null where the index is null)."""
+    return pl.lit(table).gather(index)
+
+
+def _status(t: LawTables, sets: ChargeSets) -> pl.Expr:
+    """Where the evaluation stops (``Status``): coverage, exclusion, the route's gates, then the events."""
+    route, c = pl.col("_route"), pl.col("_c")
+    covered = _at(t.route_covered, route).fill_null(False)
+    excluded = _at(sets.excluded, c * len(t.law.lists) + pl.col("_lv")).fill_null(False)
+    max_rank = _at(t.route_max_rank, route)
+    rank = _at(sets.rank, c)
+    gravity_fail = max_rank.is_not_null() & (_at(sets.unknown, c) | (rank > max_rank).fill_null(False))
+    before = _at(t.route_offence_before, route)
+    offence_fail = (before.is_not_null() & (pl.col("offence_date") >= before)).fill_null(False)
+    t_rule = pl.col("_t_rule")
     return (
         pl.when(~covered)
         .then(pl.lit(Status.NO_ROUTE))
-        .when(pl.col("excluded").fill_null(False))
+        .when(excluded)
         .then(pl.lit(Status.EXCLUDED))
         .when(gravity_fail)
         .then(pl.lit(Status.GATE_GRAVITY))
-        .when(offence_fail.fill_null(False))
+        .when(offence_fail)
         .then(pl.lit(Status.GATE_OFFENCE))
-        .when(pl.col("t_outcome").is_in(RELEASES))
+        .when(_at(t.rule_release, t_rule).fill_null(False))
         .then(pl.lit(Status.TERMINAL))
-        .when(pl.col("d_rule_key").is_not_null())
+        .when(pl.col("_d_rule").is_not_null())
         .then(pl.lit(Status.DEATH))
-        .when(pl.col("t_outcome").is_not_null())
+        .when(t_rule.is_not_null())
         .then(pl.lit(Status.TERMINAL))
         .when(pl.col("activation").is_not_null())
         .then(pl.lit(Status.ACTIVATED))
         .otherwise(pl.lit(Status.ELIGIBLE))
         .cast(pl.Int8)
     )
-
-
-def _signatures(sigs: pl.DataFrame, law: Law, sets: ChargeSets) -> pl.DataFrame:
-    """Outcome, reasons and unconfirmed facts for each distinct decision signature."""
-    excl = {
-        (r["_ck"], r["list_key"]): (r["excluded_ids"], r["needs_detail"]) for r in sets.exclusions.iter_rows(named=True)
-    }
-    gravest = {r["_ck"]: (r["gravity_rank"], r["gravest"]) for r in sets.sets.iter_rows(named=True)}
-    by_rank = {g.rank: g.provision for g in law.gravity.rows}
-    out = []
-    for sig in sigs.iter_rows(named=True):
-        status = Status(sig["status"])
-        route = law.routes[sig["route_key"]][0] if sig["route_key"] is not None else None
-        lst = law.lists[sig["list_key"]] if sig["list_key"] is not None else None
-        day = law.segment_start(sig["segment"])
-        route_flags = law.fact_flags(route.rests_on, day) if route else []
-        list_flags = law.fact_flags(lst.rests_on, day) if lst else []
-        outcome, cleared, reasons, flags = "not_covered", False, [], []
-        if status == Status.NO_ROUTE:
-            reasons = list(route.reasons) if route else []
-        elif status == Status.EXCLUDED:
-            assert lst is not None
-            ids, needs_detail = excl[(sig["sig_ck"], sig["list_key"])]
-            reasons = [lst.id, *ids]
-            flags = list_flags + (["needs_detail"] if needs_detail else [])
-        elif status in (Status.GATE_GRAVITY, Status.GATE_OFFENCE):
-            assert route is not None
-            reasons = list(route.gate_reasons)
-            if status == Status.GATE_GRAVITY:
-                rank, ids = gravest[sig["sig_ck"]]
-                reasons += ([by_rank[rank]] if rank is not None else []) + list(ids or [])
-            flags = route_flags + list_flags
-        else:
-            assert route is not None and route.activated is not None
-            flags = route_flags + list_flags
-            if status == Status.ELIGIBLE:
-                outcome, reasons = "eligible", list(route.reasons)
-            elif status == Status.ACTIVATED:
-                outcome, reasons = route.activated.outcome, list(route.activated.reasons)
-            else:
-                rule = law.rules[sig["t_rule"] if status == Status.TERMINAL else sig["d_rule"]][0]
-                outcome, cleared, reasons = rule.outcome, rule.record_cleared, list(rule.reasons)
-                flags += law.fact_flags(rule.rests_on, None)
-        out.append(
-            {
-                **sig,
-                "eligible": outcome != "not_covered",
-                "outcome": outcome,
-                "record_cleared": cleared,
-                "reasons": list(dict.fromkeys(reasons)),
-                "unconfirmed": list(dict.fromkeys(flags)),
-            }
-        )
-    schema: dict[str, Any] = {
-        **dict(sigs.schema),
-        "eligible": pl.Boolean,
-        "outcome": pl.String,
-        "record_cleared": pl.Boolean,
-    }
-    schema |= {"reasons": pl.List(pl.String), "unconfirmed": pl.List(pl.String)}
-    return pl.DataFrame(out, schema=schema)

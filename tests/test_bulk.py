@@ -1,0 +1,65 @@
+"""The bulk runner's row checks and fast paths: each must find exactly what the plain definition finds."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from warexempt.law.catalog import bundled_law
+from warexempt.population.bulk import OUTPUT_COLUMNS, run_bulk
+from warexempt.rules.tables import segment_expr, tables
+
+LAW = bundled_law()
+HEADER = "case_id,charges,stage,contract_date,petition_date,award_date,discharge_date,discharge_ground,death_date\n"
+
+
+def _run(tmp_path, body: str, suffix: str = ".csv"):
+    src = tmp_path / f"in{suffix}"
+    src.write_text(HEADER + body, encoding="utf-8")
+    out = tmp_path / "out.parquet"
+    result = run_bulk(src, LAW, dt.date(2025, 6, 1), out)
+    return result, pl.read_parquet(out)
+
+
+@pytest.mark.parametrize("ids", [["A1", "A2", "A2", "A3"], ["Z9", "A2", "M5", "A2"]], ids=["sorted", "unsorted"])
+def test_duplicate_ids_are_found_whether_or_not_the_file_is_sorted(tmp_path, ids):
+    body = "".join(f"{i},158:1,pre_trial,2024-05-02,2024-05-10,,,,\n" for i in ids)
+    result, got = _run(tmp_path, body)
+    dup_rows = result.errors.filter(pl.col("reason") == "case_id is not unique")["row"].to_list()
+    assert dup_rows == [i + 1 for i, x in enumerate(ids) if ids.count(x) > 1]
+    assert sorted(got["case_id"].to_list()) == sorted(x for x in ids if ids.count(x) == 1)
+
+
+def test_empty_id_stray_spaces_and_unknown_words(tmp_path):
+    body = (
+        ",158:1,pre_trial,2024-05-02,,,,,\n"
+        "B, 158:1 , trial ,2024-11-05,2024-11-25,,,,\n"
+        "C,158:1,court,2024-11-05,,,,,\n"
+        "D,158:1,trial,2024-11-05,2024-11-25,,2025-01-10,wounded,\n"
+    )
+    result, got = _run(tmp_path, body)
+    assert result.errors.select("row", "column").rows() == [(1, "case_id"), (3, "stage"), (4, "discharge_ground")]
+    assert got["case_id"].to_list() == ["B"]
+    assert got["outcome"].to_list() == ["suspended"]
+    assert got.columns == OUTPUT_COLUMNS
+
+
+def test_a_file_with_one_bad_date_still_decides_the_others(tmp_path):
+    body = "A,158:1,pre_trial,2024-05-02,2024-05-10,,,,\nB,158:1,pre_trial,2024-13-02,,,,,\n"
+    result, got = _run(tmp_path, body)
+    assert result.errors.select("row", "column", "value").rows() == [(2, "contract_date", "2024-13-02")]
+    assert got["case_id"].to_list() == ["A"] and result.rows == 2 and result.decided == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.dates(dt.date(1990, 1, 1), dt.date(2035, 12, 31))), min_size=1, max_size=50))
+def test_segment_of_a_date_column_is_the_segment_of_each_date(days):
+    t = tables(LAW)
+    got = (
+        pl.DataFrame({"d": days}, schema={"d": pl.Date}).select(segment_expr(t, pl.col("d")).alias("s"))["s"].to_list()
+    )
+    assert got == [None if d is None else LAW.segment(d) for d in days]

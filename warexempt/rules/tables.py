@@ -1,0 +1,215 @@
+"""The law compiled for the engine: flat arrays indexed by small integer keys, built once per ``Law``.
+
+Why: ten million rows cannot afford a join per rule. Every answer the law gives depends on a few small keys (the
+stage, the segment of the time line a date falls in, the event, the exclusion-list version, the charge set), so each
+table is a flat array indexed by a mixed-radix number of those keys and the engine looks answers up with ``gather``.
+The arrays are filled from the same resolved rows as ``Law.as_of`` (``Law._pick`` over the time line's segments), so
+there is still one reading of the law; the texts of the answers (outcome, reasons, unconfirmed facts) are indexed the
+same way and become categorical columns, so a million rows share a few dozen strings.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from warexempt.law.catalog import Law
+
+# What the unconfirmed facts of a decision are made of (RULES.md §6), by where the evaluation stopped.
+FLAGS_NONE, FLAGS_LIST, FLAGS_ROUTE, FLAGS_RULE = range(4)
+
+
+class Texts:
+    """An interning table of answer texts (a reason list, a flag list): index ↔ the list and its ``;``-joined text."""
+
+    def __init__(self) -> None:
+        self.index: dict[tuple[str, ...], int] = {}
+        self.lists: list[list[str]] = []
+
+    def add(self, items: list[str]) -> int:
+        key = tuple(dict.fromkeys(items))
+        found = self.index.get(key)
+        if found is None:
+            found = self.index[key] = len(self.lists)
+            self.lists.append(list(key))
+        return found
+
+    def copy(self) -> Texts:
+        other = Texts()
+        other.index, other.lists = dict(self.index), list(self.lists)
+        return other
+
+    def column(self, idx: pl.Expr, as_lists: bool) -> pl.Expr:
+        """Index column → the texts: a ``List(String)`` column, or one categorical ``;``-joined text per row."""
+        if as_lists:
+            return pl.lit(pl.Series(self.lists, dtype=pl.List(pl.String))).gather(idx)
+        joined = [";".join(x) for x in self.lists]
+        return pl.lit(pl.Series(joined, dtype=pl.Enum(joined))).gather(idx)
+
+
+def u32(values: list[int | None]) -> pl.Series:
+    return pl.Series(values, dtype=pl.UInt32)
+
+
+@dataclass
+class LawTables:
+    """Everything ``evaluate`` looks up, as arrays. ``R`` routes, ``V`` list versions, ``Q`` event rules."""
+
+    law: Law
+    stages: list[str]
+    by_petition: list[str]  # stages whose decisive date is the first petition (else the entry: convicts)
+    act_petition: list[str]  # stages activated by the petition (else by the entry)
+    grounds: list[str]
+    event_keys: list[str]  # state_award, discharged:<ground> in ground order, resumed, died
+    outcomes: list[str]
+    nseg: int
+    route_of: pl.Series  # [stage * nseg + segment] → route or null
+    route_covered: pl.Series  # [route]
+    route_list: pl.Series  # [route] → list id index or null
+    route_max_rank: pl.Series  # [route] → gravity rank allowed at most, or null
+    route_offence_before: pl.Series  # [route] → offences on or after this date are not covered, or null
+    route_outcome: pl.Series  # [route] → outcome index once activated
+    list_ids: list[str]
+    list_of: pl.Series  # [list id * nseg + segment] → list version or null
+    rule_of: pl.Series  # [(stage * K + event key) * nseg + segment] → event rule or null
+    rule_outcome: pl.Series  # [rule] → outcome index
+    rule_cleared: pl.Series  # [rule]
+    rule_release: pl.Series  # [rule] → whether the outcome is a release (final)
+    reasons: Texts
+    r_no_route: pl.Series  # [route, or R for none]
+    r_eligible: pl.Series  # [route]
+    r_activated: pl.Series  # [route]
+    r_gate: pl.Series  # [route]
+    r_rule: pl.Series  # [rule]
+    flags: Texts
+    flags_of: pl.Series  # [(kind * R * nseg + route * nseg + segment) * (Q + 1) + extra] → flag text
+    list_items: dict[str, list[tuple[int, str | None, str | None]]]  # article → (list version, part, point)
+    charge_memo: dict[str, object] = field(default_factory=dict)  # charge set text → its assessment (charges.py)
+    event_enum: pl.Enum = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.event_enum = pl.Enum(self.event_keys)
+
+    @property
+    def n_routes(self) -> int:
+        return len(self.route_covered)
+
+    @property
+    def n_rules(self) -> int:
+        return len(self.rule_outcome)
+
+    def key(self, name: str) -> int:
+        return self.event_keys.index(name)
+
+
+_CACHE: weakref.WeakKeyDictionary[Law, LawTables] = weakref.WeakKeyDictionary()
+
+
+def tables(law: Law) -> LawTables:
+    """The compiled tables of ``law`` (built on first use, then cached for the life of the ``Law``)."""
+    found = _CACHE.get(law)
+    if found is None:
+        found = _CACHE[law] = _compile(law)
+    return found
+
+
+def _compile(law: Law) -> LawTables:
+    vocab = law.vocabulary
+    stages: list[str] = [s.id for s in vocab.stages]
+    grounds = [g.id for g in vocab.discharge_grounds]
+    outcomes = [o.id for o in vocab.outcomes]
+    keys = ["state_award", *(f"discharged:{g}" for g in grounds), "resumed", "died"]
+    nseg = len(law.boundaries) + 1
+    starts = [law.segment_start(s) for s in range(nseg)]
+    routes = [r for r, _ in law.routes]
+    route_index = {id(r): i for i, r in enumerate(routes)}
+    list_ids = sorted({v.id for v in law.lists})
+    rank = law.gravity.rank
+
+    route_of: list[int | None] = []
+    for stage in stages:
+        cands = [(r, w) for r, w in law.routes if r.stage == stage]
+        for day in starts:
+            found = law._pick(cands, day)
+            route_of.append(route_index[id(found)] if found is not None else None)
+    list_of: list[int | None] = []
+    for list_id in list_ids:
+        versions = [(v, v.window) for v in law.lists if v.id == list_id]
+        for day in starts:
+            picked = law._pick(versions, day)
+            list_of.append(picked.key if picked is not None else None)
+    rule_of: list[int | None] = []
+    for stage in stages:
+        for key in keys:
+            cands_q = [(i, w) for i, (r, w) in enumerate(law.rules) if stage in r.stages and key in r.event_keys()]
+            rule_of.extend(law._pick(cands_q, day) for day in starts)
+
+    reasons = Texts()
+    flags = Texts()
+    rules = [r for r, _ in law.rules]
+    releases = {"released", "released_from_punishment"}
+    n_rules = len(rules)
+    flags_of: list[int] = []
+    for kind in range(4):
+        for route in routes:
+            for seg, day in enumerate(starts):
+                v = list_of[list_ids.index(route.exclusion_list) * nseg + seg] if route.exclusion_list else None
+                list_flags = law.fact_flags(law.lists[v].rests_on, day) if v is not None else []
+                route_flags = law.fact_flags(route.rests_on, day)
+                for extra in range(n_rules + 1):
+                    if kind == FLAGS_NONE:
+                        items: list[str] = []
+                    elif kind == FLAGS_LIST:  # extra: 1 if a code was too coarse to tell
+                        items = list_flags + (["needs_detail"] if extra == 1 else [])
+                    else:
+                        items = route_flags + list_flags
+                        if kind == FLAGS_RULE and extra > 0:
+                            items += law.fact_flags(rules[extra - 1].rests_on, None)
+                    flags_of.append(flags.add(items))
+    list_items: dict[str, list[tuple[int, str | None, str | None]]] = {}
+    for version in law.lists:
+        for article, part, point, _ in version.patterns:
+            list_items.setdefault(article, []).append((version.key, part, point))
+    return LawTables(
+        law=law,
+        stages=stages,
+        by_petition=[s.id for s in vocab.stages if s.decisive_event == "petition"],
+        act_petition=[s.id for s in vocab.stages if s.activation == "petition"],
+        grounds=grounds,
+        event_keys=keys,
+        outcomes=outcomes,
+        nseg=nseg,
+        route_of=u32(route_of),
+        route_covered=pl.Series([r.covered for r in routes], dtype=pl.Boolean),
+        route_list=u32([list_ids.index(r.exclusion_list) if r.exclusion_list else None for r in routes]),
+        route_max_rank=pl.Series([rank[r.max_gravity] if r.max_gravity else None for r in routes], dtype=pl.Int32),
+        route_offence_before=pl.Series([r.offence_before for r in routes], dtype=pl.Date),
+        route_outcome=u32([outcomes.index(r.activated.outcome) if r.activated else None for r in routes]),
+        list_ids=list_ids,
+        list_of=u32(list_of),
+        rule_of=u32(rule_of),
+        rule_outcome=u32([outcomes.index(r.outcome) for r in rules]),
+        rule_cleared=pl.Series([r.record_cleared for r in rules], dtype=pl.Boolean),
+        rule_release=pl.Series([r.outcome in releases for r in rules], dtype=pl.Boolean),
+        reasons=reasons,
+        r_no_route=u32([*(reasons.add(r.reasons) for r in routes), reasons.add([])]),
+        r_eligible=u32([reasons.add(r.reasons) for r in routes]),
+        r_activated=u32([reasons.add(r.activated.reasons if r.activated else []) for r in routes]),
+        r_gate=u32([reasons.add(r.gate_reasons) for r in routes]),
+        r_rule=u32([reasons.add(r.reasons) for r in rules]),
+        flags=flags,
+        flags_of=u32(flags_of),  # type: ignore[arg-type]
+        list_items=list_items,
+    )
+
+
+def segment_expr(t: LawTables, date_col: pl.Expr) -> pl.Expr:
+    """The segment of the time line a date falls in (``Law.segment``, vectorised; null for no date): how many cuts
+    lie on or before it. A sum of a few comparisons beats a binary search or a look-up by day over millions of rows.
+    """
+    count: pl.Expr = pl.when(date_col.is_not_null()).then(pl.lit(0, pl.UInt32))
+    for cut in t.law.boundaries:
+        count = count + (date_col >= cut).cast(pl.UInt32)
+    return count
