@@ -218,6 +218,12 @@ class Labelled(Strict):
     en: str
 
 
+class OutcomeDef(Labelled):
+    """An outcome of the vocabulary; ``final``: a release that nothing later undoes (it wins over a later death)."""
+
+    final: bool = False
+
+
 class GravityRow(Strict):
     id: Literal["small", "medium", "grave", "especially_grave"]
     rank: int
@@ -239,7 +245,7 @@ class Vocabulary(Strict):
     stages: list[StageDef]
     events: list[EventDef]
     discharge_grounds: list[Labelled]
-    outcomes: list[Labelled]
+    outcomes: list[OutcomeDef]
     gravity: list[GravityRow]
     codes: list[CodeName]
     point_letters: str

@@ -42,8 +42,7 @@ class ChargeSets:
     valid: pl.Series  # [set]
     rank: pl.Series  # [set]
     unknown: pl.Series  # [set]
-    excluded: pl.Series  # [set * V + list version]
-    needs_detail: pl.Series  # [set * V + list version]
+    listed: pl.Series  # [set * V + list version] → null: not on it; 0: on it; 1: only by a too-coarse code
     reasons: Texts  # the law's reason texts plus the texts that name a set's charges
     r_excluded: pl.Series  # [set * V + list version]
     r_gravity: pl.Series  # [set * R + route]
@@ -111,8 +110,7 @@ def assess(codes: pl.Series, t: LawTables) -> ChargeSets:
     rank: list[int | None] = []
     unknown: list[bool] = []
     valid: list[bool] = []
-    excluded = [False] * (len(uniq) * n_versions)
-    detail = [False] * (len(uniq) * n_versions)
+    on_list: list[int | None] = [None] * (len(uniq) * n_versions)
     r_excluded: list[int | None] = [None] * (len(uniq) * n_versions)
     r_gravity: list[int | None] = [None] * (len(uniq) * n_routes)
     w_of: list[int] = []
@@ -130,7 +128,7 @@ def assess(codes: pl.Series, t: LawTables) -> ChargeSets:
         unknown.append(found.unknown)
         w_of.append(warnings.add(list(found.warnings)))
         for v, (ids, coarse) in found.listed.items():
-            excluded[c * n_versions + v], detail[c * n_versions + v] = True, coarse
+            on_list[c * n_versions + v] = int(coarse)
             r_excluded[c * n_versions + v] = reasons.add([law.lists[v].id, *ids])
         for route, gate in gates:
             named = [by_rank[found.rank]] if found.rank is not None else []
@@ -142,8 +140,7 @@ def assess(codes: pl.Series, t: LawTables) -> ChargeSets:
         valid=pl.Series(valid, dtype=pl.Boolean),
         rank=pl.Series(rank, dtype=pl.Int32),
         unknown=pl.Series(unknown, dtype=pl.Boolean),
-        excluded=pl.Series(excluded, dtype=pl.Boolean),
-        needs_detail=pl.Series(detail, dtype=pl.Boolean),
+        listed=u32(on_list),
         reasons=reasons,
         r_excluded=u32(r_excluded),
         r_gravity=u32(r_gravity),

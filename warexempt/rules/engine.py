@@ -3,8 +3,8 @@
 The steps follow RULES.md:
 1. events after ``as_of`` are ignored; the *decisive date* is the first petition (or the entry, for convicts), else
    ``as_of`` (§1);
-2. the route in force for the stage on that date, and the exclusion-list version it uses, come from the law's dated
-   tables by a join on (stage, segment of the time line) (§2, §3);
+2. the route in force for the stage on that date, and the exclusion-list version it uses, are looked up by (stage,
+   segment of the time line) in the law's tables (§2, §3);
 3. the charge sets are checked against the list and the route's gates (gravity, offence date) (§2, §3);
 4. the first award, discharge or resumption on or after the activation, and the death, are judged by the event rules
    in force on *their* dates (§1, §4).
@@ -41,6 +41,7 @@ class Status(IntEnum):
     DEATH = 7
 
 
+TERMINAL_DATES = ("award_date", "discharge_date", "resumed_date")  # §4: events that end a suspension, in that order
 EVENT_DATES = ("entry_date", "petition_date", "award_date", "discharge_date", "resumed_date", "death_date")
 DECISION_SCHEMA: dict[str, pl.DataType] = {
     "case_id": pl.String(),
@@ -162,16 +163,14 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
         _t_rule=_at(t.rule_of, pl.col("_i_t")),
         _d_rule=_at(t.rule_of, pl.col("_i_d")),
     )
+    route, c, lv = pl.col("_route"), pl.col("_c"), pl.col("_lv")
+    at_list = c * n_versions + lv
+    df = df.with_columns(_i_set_list=at_list).with_columns(_listed=_at(sets.listed, pl.col("_i_set_list")))
     df = df.with_columns(_status=_status(t, sets))
 
     status = pl.col("_status")
-    route, c, lv = pl.col("_route"), pl.col("_c"), pl.col("_lv")
-    at_list = c * n_versions + lv
     terminal = _one_of(status, [Status.TERMINAL, Status.DEATH])
-    df = df.with_columns(
-        _rule=pl.when(status == Status.TERMINAL).then("_t_rule").otherwise("_d_rule"),
-        _nd=_at(sets.needs_detail, at_list).cast(pl.UInt32),
-    )
+    df = df.with_columns(_rule=pl.when(status == Status.TERMINAL).then("_t_rule").otherwise("_d_rule"))
     rule, zero = pl.col("_rule"), pl.lit(0, pl.UInt32)
     refused = (Status.NO_ROUTE, Status.EXCLUDED, Status.GATE_GRAVITY, Status.GATE_OFFENCE)
     outcome = _by_status(
@@ -185,7 +184,7 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
     reasons = _by_status(
         [
             ((Status.NO_ROUTE,), t.r_no_route, route.fill_null(n_routes)),
-            ((Status.EXCLUDED,), sets.r_excluded, at_list),
+            ((Status.EXCLUDED,), sets.r_excluded, pl.col("_i_set_list")),
             ((Status.GATE_GRAVITY,), sets.r_gravity, c * n_routes + route),
             ((Status.GATE_OFFENCE,), t.r_gate, route),
             ((Status.ELIGIBLE,), t.r_eligible, route),
@@ -202,7 +201,7 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
         .then(FLAGS_RULE)
         .otherwise(FLAGS_ROUTE)
     )
-    extra = pl.when(status == Status.EXCLUDED).then(pl.col("_nd")).when(terminal).then(rule + 1).otherwise(0)
+    extra = pl.when(status == Status.EXCLUDED).then(pl.col("_listed")).when(terminal).then(rule + 1).otherwise(0)
     flags = ((kind * n_routes + route.fill_null(0)) * nseg + pl.col("_seg")) * (t.n_rules + 1) + extra
     event = pl.when(status == Status.TERMINAL).then("_t_kind").when(status == Status.DEATH).then(t.key("died"))
     # Indices first, then the look-ups: a gather whose index is a column is many times faster than one whose index
@@ -235,9 +234,6 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
     if lists:
         return out.select([pl.col(c).cast(t) for c, t in DECISION_SCHEMA.items()])
     return out.select(list(DECISION_SCHEMA))
-
-
-TERMINAL_DATES = ("award_date", "discharge_date", "resumed_date")
 
 
 def _number(dtype: pl.DataType | None, column: str, words: list[str]) -> pl.Expr:
@@ -273,7 +269,6 @@ def _status(t: LawTables, sets: ChargeSets) -> pl.Expr:
     """Where the evaluation stops (``Status``): coverage, exclusion, the route's gates, then the events."""
     route, c = pl.col("_route"), pl.col("_c")
     covered = _at(t.route_covered, route).fill_null(False)
-    excluded = _at(sets.excluded, c * len(t.law.lists) + pl.col("_lv")).fill_null(False)
     max_rank = _at(t.route_max_rank, route)
     rank = _at(sets.rank, c)
     gravity_fail = max_rank.is_not_null() & (_at(sets.unknown, c) | (rank > max_rank).fill_null(False))
@@ -283,13 +278,13 @@ def _status(t: LawTables, sets: ChargeSets) -> pl.Expr:
     return (
         pl.when(~covered)
         .then(pl.lit(Status.NO_ROUTE))
-        .when(excluded)
+        .when(pl.col("_listed").is_not_null())
         .then(pl.lit(Status.EXCLUDED))
         .when(gravity_fail)
         .then(pl.lit(Status.GATE_GRAVITY))
         .when(offence_fail)
         .then(pl.lit(Status.GATE_OFFENCE))
-        .when(_at(t.rule_release, t_rule).fill_null(False))
+        .when(_at(t.rule_final, t_rule).fill_null(False))
         .then(pl.lit(Status.TERMINAL))
         .when(pl.col("_d_rule").is_not_null())
         .then(pl.lit(Status.DEATH))

@@ -76,7 +76,7 @@ class LawTables:
     rule_of: pl.Series  # [(stage * K + event key) * nseg + segment] → event rule or null
     rule_outcome: pl.Series  # [rule] → outcome index
     rule_cleared: pl.Series  # [rule]
-    rule_release: pl.Series  # [rule] → whether the outcome is a release (final)
+    rule_final: pl.Series  # [rule] → whether its outcome is final (a release: vocabulary.yaml)
     reasons: Texts
     r_no_route: pl.Series  # [route, or R for none]
     r_eligible: pl.Series  # [route]
@@ -149,7 +149,7 @@ def _compile(law: Law) -> LawTables:
     reasons = Texts()
     flags = Texts()
     rules = [r for r, _ in law.rules]
-    releases = {"released", "released_from_punishment"}
+    final = {o.id for o in vocab.outcomes if o.final}
     n_rules = len(rules)
     flags_of: list[int] = []
     for kind in range(4):
@@ -192,7 +192,7 @@ def _compile(law: Law) -> LawTables:
         rule_of=u32(rule_of),
         rule_outcome=u32([outcomes.index(r.outcome) for r in rules]),
         rule_cleared=pl.Series([r.record_cleared for r in rules], dtype=pl.Boolean),
-        rule_release=pl.Series([r.outcome in releases for r in rules], dtype=pl.Boolean),
+        rule_final=pl.Series([r.outcome in final for r in rules], dtype=pl.Boolean),
         reasons=reasons,
         r_no_route=u32([*(reasons.add(r.reasons) for r in routes), reasons.add([])]),
         r_eligible=u32([reasons.add(r.reasons) for r in routes]),
