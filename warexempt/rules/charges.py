@@ -145,5 +145,5 @@ def assess(codes: pl.Series, t: LawTables) -> ChargeSets:
         r_excluded=u32(r_excluded),
         r_gravity=u32(r_gravity),
         warnings=warnings,
-        w_of=u32(w_of),  # type: ignore[arg-type]
+        w_of=u32(w_of),
     )

@@ -25,7 +25,7 @@ import polars as pl
 
 from warexempt.law.catalog import Law, bundled_law
 from warexempt.rules.charges import ChargeSets, as_codes, assess
-from warexempt.rules.tables import FLAGS_LIST, FLAGS_NONE, FLAGS_ROUTE, FLAGS_RULE, LawTables, segment_expr, tables, u32
+from warexempt.rules.tables import FLAGS_LIST, FLAGS_NONE, FLAGS_ROUTE, FLAGS_RULE, LawTables, day_index, tables, u32
 
 
 class Status(IntEnum):
@@ -132,19 +132,24 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
     # first: a gather whose index is a column is many times faster than one whose index is still an expression.)
     a = pl.col("activation")
     df = df.with_columns(
-        _seg=segment_expr(t, pl.col("decisive_date")),
-        _d_seg=segment_expr(t, pl.col("death_date")),
+        _dd=day_index(t, pl.col("decisive_date")),
+        _dd_death=day_index(t, pl.col("death_date")),
         # §4: an award, discharge or resumption counts from the activation on
         **{
             f"_ok{i}": pl.when(a.is_not_null() & (pl.col(c) >= a)).then(pl.col(c)) for i, c in enumerate(TERMINAL_DATES)
         },
     )
     ok = [pl.col(f"_ok{i}") for i in range(len(TERMINAL_DATES))]
-    df = df.with_columns(_i_route=pl.col("_s") * nseg + pl.col("_seg"), _t_date=pl.min_horizontal(ok))
+    df = df.with_columns(
+        _seg=_at(t.segment_of_day, pl.col("_dd")),
+        _d_seg=_at(t.segment_of_day, pl.col("_dd_death")),
+        _t_date=pl.min_horizontal(ok),
+    )
     t_date = pl.col("_t_date")
+    df = df.with_columns(_i_route=pl.col("_s") * nseg + pl.col("_seg"), _dd_t=day_index(t, t_date))
     df = df.with_columns(
         _route=_at(t.route_of, pl.col("_i_route")),
-        _t_seg=segment_expr(t, t_date),
+        _t_seg=_at(t.segment_of_day, pl.col("_dd_t")),
         # the first of them, and the event rule in force on its own date; the death, by the rule on its date
         _t_kind=pl.when(ok[0] == t_date)
         .then(pl.lit(t.key("state_award"), pl.UInt32))
@@ -211,9 +216,9 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
         pl.col("case_id").cast(pl.String),
         _outcome=_at(outcome[0], pl.col("_i_outcome")),
         record_cleared=terminal & _at(t.rule_cleared, rule).fill_null(False),
-        reasons=sets.reasons.column(_at(reasons[0], pl.col("_i_reasons")), lists),
-        unconfirmed=t.flags.column(_at(t.flags_of, pl.col("_i_flags")), lists),
-        warnings=sets.warnings.column(_at(sets.w_of, c), lists),
+        reasons=sets.reasons.column(reasons[0], pl.col("_i_reasons"), lists),
+        unconfirmed=t.flags.column(t.flags_of, pl.col("_i_flags"), lists),
+        warnings=sets.warnings.column(sets.w_of, c, lists),
         decisive_date="decisive_date",
         decided_on=pl.when(status == Status.TERMINAL)
         .then("_t_date")
