@@ -8,10 +8,27 @@ Python API::
                                 {"date": "2024-05-10", "kind": "command_petition"}])
     d.outcome            # 'suspended'
     warexempt.law.as_of("2025-01-01").routes
+
+The names are imported on first use (PEP 562), so a command that needs only part of the package (``warexempt bulk``)
+does not pay for the rest at start-up.
 """
 
-from warexempt import law
-from warexempt.facade import Decision, check, evaluate, what_if
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from warexempt import law
+    from warexempt.facade import Decision, check, evaluate, what_if
 
 __all__ = ["Decision", "check", "evaluate", "law", "what_if"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "law":
+        return importlib.import_module("warexempt.law")
+    if name in __all__:
+        return getattr(importlib.import_module("warexempt.facade"), name)
+    raise AttributeError(f"module 'warexempt' has no attribute {name!r}")

@@ -6,24 +6,20 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import yaml
 from rich.console import Console
-from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from warexempt.explain.citations import cite
-from warexempt.explain.i18n import date as fmt_date
-from warexempt.explain.i18n import gettext
-from warexempt.facade import Decision, check, what_if
 from warexempt.law.catalog import LawDataError, bundled_law
-from warexempt.law.codes import ChargeCodeError
-from warexempt.rules.acceptance import CaseFileError, run_case_files
-from warexempt.rules.case import Case, CaseError
-from warexempt.rules.engine import ChargeErrors
+
+if TYPE_CHECKING:
+    from warexempt.facade import Decision
+
+# The commands import what they need themselves: `warexempt bulk` on a million rows should not spend a tenth of its
+# time loading the explanation, what-if and case-file machinery it never uses.
 
 app = typer.Typer(
     help="Russia's prosecution-for-service law as cited, dated rules.",
@@ -63,6 +59,8 @@ def _event(text: str) -> dict[str, str]:
 
 
 def _load_case_file(path: Path) -> dict[str, Any]:
+    import yaml
+
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -75,6 +73,11 @@ def _load_case_file(path: Path) -> dict[str, Any]:
 
 
 def _show(decision: Decision, lang: str) -> None:
+    from rich.panel import Panel
+
+    from warexempt.explain.i18n import date as fmt_date
+    from warexempt.explain.i18n import gettext
+
     _ = lambda m, **kw: gettext(lang, m, **kw)  # noqa: E731
     yes_no = {True: _("yes"), False: _("no")}
     outcome = next((o for o in decision.law.vocabulary.outcomes if o.id == decision.outcome), None)
@@ -111,6 +114,13 @@ def check_cmd(
     ] = False,
 ) -> None:
     """Check one case: is it covered, what is its status on a date, and which provisions decide it."""
+    from warexempt.explain.citations import cite
+    from warexempt.explain.i18n import gettext
+    from warexempt.facade import check, what_if
+    from warexempt.law.codes import ChargeCodeError
+    from warexempt.rules.case import Case, CaseError
+    from warexempt.rules.engine import ChargeErrors
+
     if lang not in ("en", "ru"):
         _fail(f"--lang: {lang!r} (expected en or ru)")
     data: dict[str, Any] = _load_case_file(file) if file else {}
@@ -170,6 +180,8 @@ def cases_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array, one object per case.")] = False,
 ) -> None:
     """Run YAML case files (the acceptance format) and report which pass; exit 1 if any fails."""
+    from warexempt.rules.acceptance import CaseFileError, run_case_files
+
     try:
         results = run_case_files(paths, bundled_law())
     except CaseFileError as exc:
@@ -250,6 +262,12 @@ def bulk_cmd(
 @app.command("law")
 def law_cmd(as_of: AsOf = None, lang: Lang = "en") -> None:
     """The law in force on a day: stages covered, exclusions with titles, grounds, sources, what is unconfirmed."""
+    from rich.panel import Panel
+
+    from warexempt.explain.citations import cite
+    from warexempt.explain.i18n import date as fmt_date
+    from warexempt.explain.i18n import gettext
+
     day = _day(as_of)
     law = bundled_law()
     view = law.as_of(day)
@@ -311,6 +329,8 @@ def law_cmd(as_of: AsOf = None, lang: Lang = "en") -> None:
 @app.command("timeline")
 def timeline_cmd(lang: Lang = "en") -> None:
     """Every version of every instrument on one time line."""
+    from warexempt.explain.i18n import gettext
+
     law = bundled_law()
     _ = lambda m, **kw: gettext(lang, m, **kw)  # noqa: E731
     table = Table(title="timeline")
@@ -364,6 +384,10 @@ DEMO = [
 @app.command("demo")
 def demo_cmd(lang: Lang = "en") -> None:
     """A short tour: four cases, their answers with citations, and what could happen next."""
+    from warexempt.explain.citations import cite
+    from warexempt.facade import check, what_if
+    from warexempt.rules.case import Case
+
     law = bundled_law()
     for title, charges, stage, events, as_of in DEMO:
         out.rule(title)
