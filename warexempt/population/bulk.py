@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from warexempt.law.catalog import Law
-from warexempt.rules.charges import ChargeSets, as_codes, assess
+from warexempt.rules.charges import ChargeSets, assess
 from warexempt.rules.engine import decide
 from warexempt.rules.tables import LawTables, tables
 
@@ -106,22 +106,23 @@ def _sniff(path: Path) -> None:
             ) from None
 
 
-def _words(column: pl.Series, allowed: list[str]) -> pl.Series:
-    """A text column read as one of ``allowed`` (stage, ground), surrounding spaces ignored; else null."""
-    try:  # a clean column casts in one pass; a stray value makes it fail
-        return column.cast(pl.Enum(allowed))
-    except pl.exceptions.PolarsError:
-        values = column.drop_nulls().unique().to_list()
-        mapping = {v: v.strip() if v.strip() in allowed else None for v in values}
-        return column.replace_strict(mapping, default=None, return_dtype=pl.Enum(allowed))
+def _words(column: str, allowed: list[str], values: list[str] | None) -> pl.Expr:
+    """A text column read as one of ``allowed`` (stage, ground); else null.
+
+    Without ``values`` the cast is strict (one fast pass; a stray value makes the query fail). With the column's
+    distinct ``values`` it maps them instead, surrounding spaces ignored: the path for a file with stray values.
+    """
+    if values is None:
+        return pl.col(column).cast(pl.Enum(allowed))
+    mapping = {v: v.strip() if v.strip() in allowed else None for v in values}
+    return pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.Enum(allowed))
 
 
-def _duplicates(df: pl.DataFrame) -> pl.Series:
-    """Row numbers whose case_id is used more than once: hashes first (cheap), the strings only for repeats.
+def _duplicates(ids: pl.Series) -> pl.Series:
+    """Row numbers (from 1) whose case_id is used more than once: hashes first (cheap), the strings only for repeats.
 
     Files exported from a register are usually sorted by id; then only neighbours need comparing.
     """
-    ids = df["case_id"]
     if ids.null_count() == 0 and ids.is_sorted():
         same = ids.slice(1) == ids.slice(0, max(len(ids) - 1, 0))
         if not same.any():
@@ -131,12 +132,17 @@ def _duplicates(df: pl.DataFrame) -> pl.Series:
     repeated = ordered.filter(ordered.diff() == 0)
     if repeated.is_empty():
         return pl.Series("_row", [], dtype=pl.UInt32)
-    maybe = df.filter(hashes.is_in(repeated.implode()) & ids.is_not_null())
-    return maybe.filter(pl.col("case_id").is_duplicated())["_row"]
+    rows = pl.DataFrame({"_row": pl.int_range(1, len(ids) + 1, dtype=pl.UInt32, eager=True), "id": ids})
+    maybe = rows.filter(hashes.is_in(repeated.implode()) & ids.is_not_null())
+    return maybe.filter(pl.col("id").is_duplicated())["_row"]
 
 
 def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl.DataFrame, pl.DataFrame, ChargeSets]:
-    """Check every row (RULES.md §5); return (case frame of good rows, errors, the charge sets)."""
+    """Check every row (RULES.md §5); return (case frame of good rows, errors, the charge sets).
+
+    The per-row work (parsing, vocabulary, the checks that need only the row) is one streaming query, which keeps
+    both cores busy; what needs the whole file (repeated ids, the distinct charge sets) is done beside it.
+    """
     vocab = t.law.vocabulary
     stages: list[str] = [s.id for s in vocab.stages]
     grounds = [g.id for g in vocab.discharge_grounds]
@@ -147,19 +153,10 @@ def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl
             if c not in df.columns
         ]
     )
-    df = df.with_columns(
-        pl.col("case_id", "charges", "stage", "discharge_ground").cast(pl.String),
-    ).with_row_index("_row", offset=1)
+    df = df.with_columns(pl.col("case_id", "charges", "stage", "discharge_ground").cast(pl.String))
+    duplicates = _duplicates(df["case_id"])
     text = [c for c in (*DATES, "as_of", "offence_date") if df.schema[c] != pl.Date]
-    df = df.with_columns(
-        *[pl.col(c).str.strip_chars().str.to_date("%Y-%m-%d", strict=False).alias(f"_{c}") for c in text],
-        *[pl.col(c).alias(f"_{c}") for c in (*DATES, "as_of", "offence_date") if c not in text],
-        _stage=_words(df["stage"], stages),
-        _ground=_words(df["discharge_ground"], grounds),
-    )
-    df = df.with_columns(charges=as_codes(df["charges"]))
-    sets = assess(df["charges"], t)
-    duplicates = _duplicates(df)
+    categories = pl.Categories.random()
     c_, death, ground = pl.col("_contract_date"), pl.col("_death_date"), pl.col("discharge_ground")
     blank_ground = ground.is_null() | (ground.str.len_bytes() == 0)
     checks: list[tuple[str, pl.Expr, pl.Expr, str]] = [
@@ -178,19 +175,7 @@ def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl
             pl.col("case_id"),
             "empty case_id",
         ),
-        (
-            "case_id",
-            pl.col("_row").is_in(duplicates.implode()) if duplicates.len() else pl.lit(False),
-            pl.col("case_id"),
-            "case_id is not unique",
-        ),
         ("stage", pl.col("_stage").is_null(), pl.col("stage"), f"unknown stage (expected one of {', '.join(stages)})"),
-        (
-            "charges",
-            pl.col("charges").is_null() | ~pl.lit(sets.valid).gather(pl.col("charges").to_physical()),
-            pl.col("charges"),
-            "",
-        ),
         (
             "discharge_ground",
             pl.col("_discharge_date").is_not_null() & blank_ground,
@@ -216,11 +201,45 @@ def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl
         checks.append((c, d < c_, d, "before the contract_date"))
     for c in ("petition_date", "award_date", "discharge_date", "resumed_date"):
         checks.append((c, pl.col(f"_{c}") > death, pl.col(f"_{c}"), "after the death_date"))
-    # One pass finds the rows with any problem; the (few) bad rows are then described check by check.
-    flagged = df.select(pl.any_horizontal([e.fill_null(False) for _, e, _, _ in checks])).to_series()
+
+    def parsed(stage_values: list[str] | None, ground_values: list[str] | None) -> pl.DataFrame:
+        return (
+            df.lazy()
+            .with_row_index("_row", offset=1)
+            .with_columns(
+                *[pl.col(c).str.strip_chars().str.to_date("%Y-%m-%d", strict=False).alias(f"_{c}") for c in text],
+                *[pl.col(c).alias(f"_{c}") for c in (*DATES, "as_of", "offence_date") if c not in text],
+                _stage=_words("stage", stages, stage_values),
+                _ground=_words("discharge_ground", grounds, ground_values),
+                charges=pl.col("charges").cast(pl.Categorical(categories)),
+            )
+            .with_columns(_bad=pl.any_horizontal([e.fill_null(False) for _, e, _, _ in checks]))
+            .collect(engine="streaming")
+        )
+
+    try:
+        rows = parsed(None, None)
+    except pl.exceptions.PolarsError:  # a stage or ground that is not a word of the vocabulary
+        rows = parsed(*(df[c].drop_nulls().unique().to_list() for c in ("stage", "discharge_ground")))
+    sets = assess(rows["charges"], t)
+    codes = rows["charges"]
+    flagged = rows["_bad"] | codes.is_null() | ~sets.valid.gather(codes.to_physical()).fill_null(False)
+    if duplicates.len():
+        flagged |= rows["_row"].is_in(duplicates.implode())
+    # the checks that need the whole file: repeated ids, and the charge sets (checked once per distinct set)
+    checks += [
+        ("case_id", pl.col("_row").is_in(duplicates.implode()), pl.col("case_id"), "case_id is not unique"),
+        (
+            "charges",
+            pl.col("charges").is_null() | ~pl.lit(sets.valid).gather(pl.col("charges").to_physical()),
+            pl.col("charges"),
+            "",
+        ),
+    ]
     parts = []
     if flagged.any():
-        suspect = df.filter(flagged)
+        # the (few) bad rows are described check by check
+        suspect = rows.filter(flagged)
         for col, expr, value, reason in checks:
             why = (
                 pl.col("charges").cast(pl.String).replace_strict(sets.errors, default="no charge code given")
@@ -236,13 +255,13 @@ def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl
                     why.alias("reason"),
                 )
             )
-        df = df.filter(~flagged)
+        rows = rows.filter(~flagged)
     errors = (
-        pl.concat(parts).rename({"_row": "row"}).sort("row").cast(ERROR_SCHEMA)  # type: ignore[arg-type]
+        pl.concat(parts).rename({"_row": "row"}).sort("row", maintain_order=True).cast(ERROR_SCHEMA)  # type: ignore[arg-type]
         if parts
         else pl.DataFrame(schema=ERROR_SCHEMA)
     )
-    frame = df.select(
+    frame = rows.select(
         "case_id",
         "charges",
         pl.col("_stage").alias("stage"),
