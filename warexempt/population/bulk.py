@@ -137,7 +137,7 @@ def _duplicates(ids: pl.Series) -> pl.Series:
     return maybe.filter(pl.col("id").is_duplicated())["_row"]
 
 
-def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl.DataFrame, pl.DataFrame, ChargeSets]:
+def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl.LazyFrame, pl.DataFrame, ChargeSets]:
     """Check every row (RULES.md §5); return (case frame of good rows, errors, the charge sets).
 
     The per-row work (parsing, vocabulary, the checks that need only the row) is one streaming query, which keeps
@@ -202,30 +202,34 @@ def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl
     for c in ("petition_date", "award_date", "discharge_date", "resumed_date"):
         checks.append((c, pl.col(f"_{c}") > death, pl.col(f"_{c}"), "after the death_date"))
 
-    def parsed(stage_values: list[str] | None, ground_values: list[str] | None) -> pl.DataFrame:
+    def parsed(stage_values: list[str] | None, ground_values: list[str] | None) -> list[pl.Expr]:
+        return [
+            *[pl.col(c).str.strip_chars().str.to_date("%Y-%m-%d", strict=False).alias(f"_{c}") for c in text],
+            *[pl.col(c).alias(f"_{c}") for c in (*DATES, "as_of", "offence_date") if c not in text],
+            _words("stage", stages, stage_values).alias("_stage"),
+            _words("discharge_ground", grounds, ground_values).alias("_ground"),
+        ]
+
+    def row_checks(parsing: list[pl.Expr]) -> pl.DataFrame:
+        """The charge sets as numbers, and whether each row fails a check that needs only the row."""
         return (
             df.lazy()
-            .with_row_index("_row", offset=1)
-            .with_columns(
-                *[pl.col(c).str.strip_chars().str.to_date("%Y-%m-%d", strict=False).alias(f"_{c}") for c in text],
-                *[pl.col(c).alias(f"_{c}") for c in (*DATES, "as_of", "offence_date") if c not in text],
-                _stage=_words("stage", stages, stage_values),
-                _ground=_words("discharge_ground", grounds, ground_values),
-                charges=pl.col("charges").cast(pl.Categorical(categories)),
-            )
-            .with_columns(_bad=pl.any_horizontal([e.fill_null(False) for _, e, _, _ in checks]))
+            .with_columns(*parsing, charges=pl.col("charges").cast(pl.Categorical(categories)))
+            .select("charges", _bad=pl.any_horizontal([e.fill_null(False) for _, e, _, _ in checks]))
             .collect(engine="streaming")
         )
 
+    parsing = parsed(None, None)
     try:
-        rows = parsed(None, None)
+        rows = row_checks(parsing)
     except pl.exceptions.PolarsError:  # a stage or ground that is not a word of the vocabulary
-        rows = parsed(*(df[c].drop_nulls().unique().to_list() for c in ("stage", "discharge_ground")))
-    sets = assess(rows["charges"], t)
+        parsing = parsed(*(df[c].drop_nulls().unique().to_list() for c in ("stage", "discharge_ground")))
+        rows = row_checks(parsing)
     codes = rows["charges"]
+    sets = assess(codes, t)
     flagged = rows["_bad"] | codes.is_null() | ~sets.valid.gather(codes.to_physical()).fill_null(False)
     if duplicates.len():
-        flagged |= rows["_row"].is_in(duplicates.implode())
+        flagged |= pl.int_range(1, df.height + 1, dtype=pl.UInt32, eager=True).is_in(duplicates.implode())
     # the checks that need the whole file: repeated ids, and the charge sets (checked once per distinct set)
     checks += [
         ("case_id", pl.col("_row").is_in(duplicates.implode()), pl.col("case_id"), "case_id is not unique"),
@@ -236,10 +240,11 @@ def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl
             "",
         ),
     ]
+    df = df.with_columns(charges=codes)
     parts = []
     if flagged.any():
         # the (few) bad rows are described check by check
-        suspect = rows.filter(flagged)
+        suspect = df.with_row_index("_row", offset=1).filter(flagged).with_columns(parsing)
         for col, expr, value, reason in checks:
             why = (
                 pl.col("charges").cast(pl.String).replace_strict(sets.errors, default="no charge code given")
@@ -255,21 +260,26 @@ def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl
                     why.alias("reason"),
                 )
             )
-        rows = rows.filter(~flagged)
+        df = df.filter(~flagged)
     errors = (
         pl.concat(parts).rename({"_row": "row"}).sort("row", maintain_order=True).cast(ERROR_SCHEMA)  # type: ignore[arg-type]
         if parts
         else pl.DataFrame(schema=ERROR_SCHEMA)
     )
-    frame = rows.select(
-        "case_id",
-        "charges",
-        pl.col("_stage").alias("stage"),
-        pl.col("_offence_date").alias("offence_date"),
-        pl.col("_contract_date").alias("entry_date"),
-        *(pl.col(f"_{c}").alias(c) for c in DATES[1:]),
-        pl.col("_ground").alias("discharge_ground"),
-        pl.col("_as_of").fill_null(default_as_of).alias("as_of"),
+    # the good rows as the engine's case frame, parsed again on the way in (cheaper than keeping a parsed copy)
+    frame = (
+        df.lazy()
+        .with_columns(parsing)
+        .select(
+            "case_id",
+            "charges",
+            pl.col("_stage").alias("stage"),
+            pl.col("_offence_date").alias("offence_date"),
+            pl.col("_contract_date").alias("entry_date"),
+            *(pl.col(f"_{c}").alias(c) for c in DATES[1:]),
+            pl.col("_ground").alias("discharge_ground"),
+            pl.col("_as_of").fill_null(default_as_of).alias("as_of"),
+        )
     )
     return frame, errors, sets
 
@@ -288,9 +298,9 @@ def run_bulk(path: Path, law: Law, as_of: dt.date, output: Path, progress: Progr
     frame, errors, sets = _prepare(raw, t, as_of)
     del raw
     step("deciding and writing", 2, 3)
-    write(decide(frame.lazy(), t, sets, as_of, lists=False).select(OUTPUT_COLUMNS), output)
+    write(decide(frame, t, sets, as_of, lists=False).select(OUTPUT_COLUMNS), output)
     step("done", 3, 3)
-    return BulkResult(total, frame.height, errors)
+    return BulkResult(total, total - errors["row"].n_unique(), errors)
 
 
 def write(data: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
@@ -299,7 +309,7 @@ def write(data: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
     tmp = path.with_name(path.name + ".partial")
     try:
         if path.suffix.lower() == ".parquet":
-            data.lazy().sink_parquet(tmp)
+            data.lazy().sink_parquet(tmp, compression="lz4")
         else:
             data.lazy().sink_csv(tmp)
     except BaseException:

@@ -97,11 +97,8 @@ def assess(codes: pl.Series, t: LawTables) -> ChargeSets:
     memo = t.charge_memo
     dtype = codes.dtype
     assert isinstance(dtype, pl.Categorical)
-    distinct = codes.unique().drop_nulls()
-    numbers = distinct.to_physical().to_list()
-    uniq: list[str | None] = [None] * (max(numbers) + 1 if numbers else 0)
-    for number, text in zip(numbers, distinct.cast(pl.String).to_list(), strict=True):
-        uniq[number] = text
+    # The run's own categories hold exactly its distinct sets, in the order of their numbers: no pass over the rows.
+    uniq: list[str | None] = dtype.categories.to_series().to_list()
     n_versions, n_routes = len(law.lists), t.n_routes
     by_rank = {g.rank: g.provision for g in law.gravity.rows}
     gates = [(i, r.gate_reasons) for i, (r, _) in enumerate(law.routes) if r.max_gravity]
