@@ -18,6 +18,7 @@ import datetime as dt
 import functools
 import operator
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
@@ -100,14 +101,16 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
     """The rules as one lazy query over valid cases: ``DECISION_SCHEMA`` out.
 
     ``charges`` must be the categorical of ``sets`` (``as_codes``); ``stage`` and ``discharge_ground`` may be text
-    or already the enums of the vocabulary.
+    or already the enums of the vocabulary. Each look-up's index is made a column before the look-up: a gather
+    whose index is a column is many times faster than one whose index is still an expression.
     """
     schema = cases.collect_schema()
     names = schema.names()
     missing = [pl.lit(None, pl.Date).alias(c) for c in (*EVENT_DATES, "offence_date", "as_of") if c not in names]
     if "discharge_ground" not in names:
         missing.append(pl.lit(None, pl.String).alias("discharge_ground"))
-    nseg, n_keys, n_versions, n_routes = t.nseg, len(t.event_keys), len(t.law.lists), t.n_routes
+    nseg, n_keys = t.nseg, len(t.event_keys)
+    pre = _situations(t, sets)
     day = pl.col("as_of").fill_null(as_of)
     df = cases.with_columns(missing).with_columns(
         # §1: what happened after the day asked about has not happened yet
@@ -128,8 +131,6 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
             _number(schema.get("discharge_ground"), "discharge_ground", t.grounds)
         ),
     )
-    # §2-§3: the route and the list version in force on the decisive date. (Each look-up's index is made a column
-    # first: a gather whose index is a column is many times faster than one whose index is still an expression.)
     a = pl.col("activation")
     df = df.with_columns(
         _dd=day_index(t, pl.col("decisive_date")),
@@ -146,8 +147,11 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
         _t_date=pl.min_horizontal(ok),
     )
     t_date = pl.col("_t_date")
-    df = df.with_columns(_i_route=pl.col("_s") * nseg + pl.col("_seg"), _dd_t=day_index(t, t_date))
+    # §2-§3: the stage and the segment of the decisive date give the route and the list version; with the charge
+    # set they give the situation, judged once per distinct (stage, segment, set) by ``_situations``
+    df = df.with_columns(_i_route=stage * nseg + pl.col("_seg"), _dd_t=day_index(t, t_date))
     df = df.with_columns(
+        _i_pre=pl.col("_i_route") * pre.n_sets + pl.col("_c"),
         _route=_at(t.route_of, pl.col("_i_route")),
         _t_seg=_at(t.segment_of_day, pl.col("_dd_t")),
         # the first of them, and the event rule in force on its own date; the death, by the rule on its date
@@ -159,28 +163,22 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
         .then(pl.lit(t.key("resumed"), pl.UInt32)),
     )
     df = df.with_columns(
-        _i_list=_at(t.route_list, pl.col("_route")) * nseg + pl.col("_seg"),
-        _i_t=(pl.col("_s") * n_keys + pl.col("_t_kind")) * nseg + pl.col("_t_seg"),
-        _i_d=(pl.col("_s") * n_keys + t.key("died")) * nseg + pl.col("_d_seg"),
+        _pre=_at(pre.status, pl.col("_i_pre")),
+        _before=_at(t.route_offence_before, pl.col("_route")),
+        _i_t=(stage * n_keys + pl.col("_t_kind")) * nseg + pl.col("_t_seg"),
+        _i_d=(stage * n_keys + t.key("died")) * nseg + pl.col("_d_seg"),
     )
-    df = df.with_columns(
-        _lv=_at(t.list_of, pl.col("_i_list")),
-        _t_rule=_at(t.rule_of, pl.col("_i_t")),
-        _d_rule=_at(t.rule_of, pl.col("_i_d")),
-    )
-    route, c, lv = pl.col("_route"), pl.col("_c"), pl.col("_lv")
-    at_list = c * n_versions + lv
-    df = df.with_columns(_i_set_list=at_list).with_columns(_listed=_at(sets.listed, pl.col("_i_set_list")))
-    df = df.with_columns(_status=_status(t, sets))
+    df = df.with_columns(_t_rule=_at(t.rule_of, pl.col("_i_t")), _d_rule=_at(t.rule_of, pl.col("_i_d")))
+    df = df.with_columns(_final=_at(t.rule_final, pl.col("_t_rule")))
+    df = df.with_columns(_status=_status())
 
-    status = pl.col("_status")
+    status, route = pl.col("_status"), pl.col("_route")
     terminal = _one_of(status, [Status.TERMINAL, Status.DEATH])
     df = df.with_columns(_rule=pl.when(status == Status.TERMINAL).then("_t_rule").otherwise("_d_rule"))
     rule, zero = pl.col("_rule"), pl.lit(0, pl.UInt32)
-    refused = (Status.NO_ROUTE, Status.EXCLUDED, Status.GATE_GRAVITY, Status.GATE_OFFENCE)
     outcome = _by_status(
         [
-            (refused, u32([t.outcomes.index("not_covered")]), zero),
+            (REFUSED, u32([t.outcomes.index("not_covered")]), zero),
             ((Status.ELIGIBLE,), u32([t.outcomes.index("eligible")]), zero),
             ((Status.ACTIVATED,), t.route_outcome, route),
             ((Status.TERMINAL, Status.DEATH), t.rule_outcome, rule),
@@ -188,37 +186,29 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
     )
     reasons = _by_status(
         [
-            ((Status.NO_ROUTE,), t.r_no_route, route.fill_null(n_routes)),
-            ((Status.EXCLUDED,), sets.r_excluded, pl.col("_i_set_list")),
-            ((Status.GATE_GRAVITY,), sets.r_gravity, c * n_routes + route),
+            (PRE_EVENT, pre.reasons, pl.col("_i_pre")),
             ((Status.GATE_OFFENCE,), t.r_gate, route),
             ((Status.ELIGIBLE,), t.r_eligible, route),
             ((Status.ACTIVATED,), t.r_activated, route),
             ((Status.TERMINAL, Status.DEATH), t.r_rule, rule),
         ]
     )
-    kind = (
-        pl.when(status == Status.NO_ROUTE)
-        .then(FLAGS_NONE)
-        .when(status == Status.EXCLUDED)
-        .then(FLAGS_LIST)
-        .when(terminal)
-        .then(FLAGS_RULE)
-        .otherwise(FLAGS_ROUTE)
+    flags = _by_status(
+        [
+            (PRE_EVENT, pre.flags, pl.col("_i_pre")),
+            ((Status.GATE_OFFENCE, Status.ELIGIBLE, Status.ACTIVATED), t.flags_of, _flags_at(t, FLAGS_ROUTE, zero)),
+            ((Status.TERMINAL, Status.DEATH), t.flags_of, _flags_at(t, FLAGS_RULE, rule + 1)),
+        ]
     )
-    extra = pl.when(status == Status.EXCLUDED).then(pl.col("_listed")).when(terminal).then(rule + 1).otherwise(0)
-    flags = ((kind * n_routes + route.fill_null(0)) * nseg + pl.col("_seg")) * (t.n_rules + 1) + extra
     event = pl.when(status == Status.TERMINAL).then("_t_kind").when(status == Status.DEATH).then(t.key("died"))
-    # Indices first, then the look-ups: a gather whose index is a column is many times faster than one whose index
-    # is an expression still to be evaluated.
-    df = df.with_columns(_i_outcome=outcome[1], _i_reasons=reasons[1], _i_flags=flags, _i_event=event)
+    df = df.with_columns(_i_outcome=outcome[1], _i_reasons=reasons[1], _i_flags=flags[1], _i_event=event)
     out = df.select(
         pl.col("case_id").cast(pl.String),
         _outcome=_at(outcome[0], pl.col("_i_outcome")),
         record_cleared=terminal & _at(t.rule_cleared, rule).fill_null(False),
         reasons=sets.reasons.column(reasons[0], pl.col("_i_reasons"), lists),
-        unconfirmed=t.flags.column(t.flags_of, pl.col("_i_flags"), lists),
-        warnings=sets.warnings.column(sets.w_of, c, lists),
+        unconfirmed=t.flags.column(flags[0], pl.col("_i_flags"), lists),
+        warnings=sets.warnings.column(sets.w_of, pl.col("_c"), lists),
         decisive_date="decisive_date",
         decided_on=pl.when(status == Status.TERMINAL)
         .then("_t_date")
@@ -229,7 +219,7 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
         .otherwise("decisive_date"),
         status=status,
         route_key=route.cast(pl.Int32),
-        list_key=lv.cast(pl.Int32),
+        list_key=_at(t.lv_of, pl.col("_i_route")).cast(pl.Int32),
         rule_key=pl.when(terminal).then(rule).cast(pl.Int32),
         deciding_event=_at(pl.Series(t.event_keys, dtype=t.event_enum), pl.col("_i_event")),
     ).with_columns(
@@ -241,6 +231,66 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
     return out.select(list(DECISION_SCHEMA))
 
 
+REFUSED = (Status.NO_ROUTE, Status.EXCLUDED, Status.GATE_GRAVITY, Status.GATE_OFFENCE)
+PRE_EVENT = (Status.NO_ROUTE, Status.EXCLUDED, Status.GATE_GRAVITY)  # decided by stage, segment and charge set
+
+
+@dataclass
+class Situations:
+    """Per (stage, segment, charge set), at ``(stage * nseg + segment) * n_sets + set``: where the coverage and the
+    gates leave a case (``Status`` up to ``GATE_GRAVITY``, else ``ELIGIBLE`` for "passes"), with the reasons and
+    the unconfirmed facts of a refusal (indices into the answer texts and into ``flags_of``)."""
+
+    n_sets: int
+    status: pl.Series
+    reasons: pl.Series
+    flags: pl.Series
+
+
+def _situations(t: LawTables, sets: ChargeSets) -> Situations:
+    """RULES.md §2-§3 (coverage, exclusion lists, the gravity gate) judged once per (stage, segment, charge set):
+    they depend on nothing else, and a file holds a few thousand such situations for millions of rows."""
+    n_sets, n_versions, n_routes = max(len(sets.keys), 1), len(t.law.lists), t.n_routes
+    i_pre = pl.int_range(0, len(t.stages) * t.nseg * n_sets, dtype=pl.UInt32)
+    frame = (
+        pl.select(_i_pre=i_pre)
+        .with_columns(_i_route=pl.col("_i_pre") // n_sets, _c=pl.col("_i_pre") % n_sets)
+        .with_columns(
+            _route=_at(t.route_of, pl.col("_i_route")),
+            _lv=_at(t.lv_of, pl.col("_i_route")),
+            _seg=pl.col("_i_route") % t.nseg,
+        )
+    )
+    frame = frame.with_columns(_i_listed=pl.col("_c") * n_versions + pl.col("_lv")).with_columns(
+        _listed=_at(sets.listed, pl.col("_i_listed"))
+    )
+    frame = frame.with_columns(_status=_gates(t, sets))
+    route, c = pl.col("_route"), pl.col("_c")
+    reasons = _by_status(
+        [
+            ((Status.NO_ROUTE,), t.r_no_route, route.fill_null(n_routes)),
+            ((Status.EXCLUDED,), sets.r_excluded, pl.col("_i_listed")),
+            ((Status.GATE_GRAVITY,), sets.r_gravity, c * n_routes + route),
+        ]
+    )
+    flags = _by_status(
+        [
+            ((Status.NO_ROUTE,), t.flags_of, _flags_at(t, FLAGS_NONE, pl.lit(0, pl.UInt32))),
+            ((Status.EXCLUDED,), t.flags_of, _flags_at(t, FLAGS_LIST, pl.col("_listed"))),
+            ((Status.GATE_GRAVITY,), t.flags_of, _flags_at(t, FLAGS_ROUTE, pl.lit(0, pl.UInt32))),
+        ]
+    )
+    frame = frame.with_columns(_i_reasons=reasons[1], _i_flags=flags[1]).select(
+        "_status", _reasons=_at(reasons[0], pl.col("_i_reasons")), _flags=_at(flags[0], pl.col("_i_flags"))
+    )
+    return Situations(n_sets, frame["_status"], frame["_reasons"], frame["_flags"])
+
+
+def _flags_at(t: LawTables, kind: int, extra: pl.Expr) -> pl.Expr:
+    """The place in ``t.flags_of`` of the unconfirmed facts of this kind for the row's route and segment."""
+    return ((kind * t.n_routes + pl.col("_route").fill_null(0)) * t.nseg + pl.col("_seg")) * (t.n_rules + 1) + extra
+
+
 def _number(dtype: pl.DataType | None, column: str, words: list[str]) -> pl.Expr:
     """A vocabulary column (text, or already the vocabulary's enum) as each value's place in ``words``."""
     col = pl.col(column)
@@ -250,7 +300,7 @@ def _number(dtype: pl.DataType | None, column: str, words: list[str]) -> pl.Expr
 
 def _by_status(parts: list[tuple[Sequence[Status], pl.Series, pl.Expr]]) -> tuple[pl.Series, pl.Expr]:
     """One table and an index into it that stand for ``table[local]`` of the part whose statuses include each row's
-    status: the tables are laid end to end, so every row costs one ``gather`` whichever part it falls in."""
+    ``_status``: the tables are laid end to end, so every row costs one ``gather`` whichever part it falls in."""
     status = pl.col("_status")
     at = 0
     chain: Any = pl
@@ -270,16 +320,13 @@ def _at(table: pl.Series, index: pl.Expr) -> pl.Expr:
     return pl.lit(table).gather(index)
 
 
-def _status(t: LawTables, sets: ChargeSets) -> pl.Expr:
-    """Where the evaluation stops (``Status``): coverage, exclusion, the route's gates, then the events."""
+def _gates(t: LawTables, sets: ChargeSets) -> pl.Expr:
+    """Coverage, the exclusion list and the gravity gate (``_route``, ``_c``, ``_listed``), or ``ELIGIBLE``: passes."""
     route, c = pl.col("_route"), pl.col("_c")
     covered = _at(t.route_covered, route).fill_null(False)
     max_rank = _at(t.route_max_rank, route)
     rank = _at(sets.rank, c)
     gravity_fail = max_rank.is_not_null() & (_at(sets.unknown, c) | (rank > max_rank).fill_null(False))
-    before = _at(t.route_offence_before, route)
-    offence_fail = (before.is_not_null() & (pl.col("offence_date") >= before)).fill_null(False)
-    t_rule = pl.col("_t_rule")
     return (
         pl.when(~covered)
         .then(pl.lit(Status.NO_ROUTE))
@@ -287,13 +334,25 @@ def _status(t: LawTables, sets: ChargeSets) -> pl.Expr:
         .then(pl.lit(Status.EXCLUDED))
         .when(gravity_fail)
         .then(pl.lit(Status.GATE_GRAVITY))
+        .otherwise(pl.lit(Status.ELIGIBLE))
+        .cast(pl.Int8)
+    )
+
+
+def _status() -> pl.Expr:
+    """Where the evaluation stops (``Status``): the situation's gates, the offence-date gate, then the events."""
+    before = pl.col("_before")
+    offence_fail = (before.is_not_null() & (pl.col("offence_date") >= before)).fill_null(False)
+    return (
+        pl.when(pl.col("_pre") != Status.ELIGIBLE)
+        .then(pl.col("_pre"))
         .when(offence_fail)
         .then(pl.lit(Status.GATE_OFFENCE))
-        .when(_at(t.rule_final, t_rule).fill_null(False))
+        .when(pl.col("_final").fill_null(False))
         .then(pl.lit(Status.TERMINAL))
         .when(pl.col("_d_rule").is_not_null())
         .then(pl.lit(Status.DEATH))
-        .when(t_rule.is_not_null())
+        .when(pl.col("_t_rule").is_not_null())
         .then(pl.lit(Status.TERMINAL))
         .when(pl.col("activation").is_not_null())
         .then(pl.lit(Status.ACTIVATED))

@@ -72,12 +72,10 @@ class LawTables:
     nseg: int
     route_of: pl.Series  # [stage * nseg + segment] → route or null
     route_covered: pl.Series  # [route]
-    route_list: pl.Series  # [route] → list id index or null
     route_max_rank: pl.Series  # [route] → gravity rank allowed at most, or null
     route_offence_before: pl.Series  # [route] → offences on or after this date are not covered, or null
     route_outcome: pl.Series  # [route] → outcome index once activated
-    list_ids: list[str]
-    list_of: pl.Series  # [list id * nseg + segment] → list version or null
+    lv_of: pl.Series  # [stage * nseg + segment] → the list version the route in force uses, or null
     rule_of: pl.Series  # [(stage * K + event key) * nseg + segment] → event rule or null
     rule_outcome: pl.Series  # [rule] → outcome index
     rule_cleared: pl.Series  # [rule]
@@ -146,7 +144,7 @@ def _compile(law: Law) -> LawTables:
         for day in starts:
             found = law._pick(cands, day)
             route_of.append(route_index[id(found)] if found is not None else None)
-    list_of: list[int | None] = []
+    list_of: list[int | None] = []  # [list id * nseg + segment] → the list version in force
     for list_id in list_ids:
         versions = [(v, v.window) for v in law.lists if v.id == list_id]
         for day in starts:
@@ -158,6 +156,11 @@ def _compile(law: Law) -> LawTables:
             cands_q = [(i, w) for i, (r, w) in enumerate(law.rules) if stage in r.stages and key in r.event_keys()]
             rule_of.extend(law._pick(cands_q, day) for day in starts)
 
+    def version_used(route: int | None, seg: int) -> int | None:
+        """The list version a route uses in a segment (its list's version in force then), if it uses a list."""
+        list_id = routes[route].exclusion_list if route is not None else None
+        return list_of[list_ids.index(list_id) * nseg + seg] if list_id else None
+
     reasons = Texts()
     flags = Texts()
     rules = [r for r, _ in law.rules]
@@ -167,7 +170,7 @@ def _compile(law: Law) -> LawTables:
     for kind in range(4):
         for route in routes:
             for seg, day in enumerate(starts):
-                v = list_of[list_ids.index(route.exclusion_list) * nseg + seg] if route.exclusion_list else None
+                v = version_used(route_index[id(route)], seg)
                 list_flags = law.fact_flags(law.lists[v].rests_on, day) if v is not None else []
                 route_flags = law.fact_flags(route.rests_on, day)
                 for extra in range(n_rules + 1):
@@ -195,12 +198,17 @@ def _compile(law: Law) -> LawTables:
         nseg=nseg,
         route_of=u32(route_of),
         route_covered=pl.Series([r.covered for r in routes], dtype=pl.Boolean),
-        route_list=u32([list_ids.index(r.exclusion_list) if r.exclusion_list else None for r in routes]),
         route_max_rank=pl.Series([rank[r.max_gravity] if r.max_gravity else None for r in routes], dtype=pl.Int32),
         route_offence_before=pl.Series([r.offence_before for r in routes], dtype=pl.Date),
         route_outcome=u32([outcomes.index(r.activated.outcome) if r.activated else None for r in routes]),
-        list_ids=list_ids,
-        list_of=u32(list_of),
+        lv_of=u32(
+            [
+                None
+                if r is None or not routes[r].exclusion_list
+                else list_of[list_ids.index(str(routes[r].exclusion_list)) * nseg + i % nseg]
+                for i, r in enumerate(route_of)
+            ]
+        ),
         rule_of=u32(rule_of),
         rule_outcome=u32([outcomes.index(r.outcome) for r in rules]),
         rule_cleared=pl.Series([r.record_cleared for r in rules], dtype=pl.Boolean),
