@@ -176,6 +176,7 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
     terminal = _one_of(status, [Status.TERMINAL, Status.DEATH])
     df = df.with_columns(_rule=pl.when(status == Status.TERMINAL).then("_t_rule").otherwise("_d_rule"))
     rule, zero = pl.col("_rule"), pl.lit(0, pl.UInt32)
+    extra = pl.when(terminal).then(rule + 1).otherwise(zero)  # which rule's unconfirmed facts join the route's
     outcome = _by_status(
         [
             (REFUSED, u32([t.outcomes.index("not_covered")]), zero),
@@ -193,11 +194,11 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
             ((Status.TERMINAL, Status.DEATH), t.r_rule, rule),
         ]
     )
+    after_gates = [st for st in Status if st not in PRE_EVENT]
     flags = _by_status(
         [
             (PRE_EVENT, pre.flags, pl.col("_i_pre")),
-            ((Status.GATE_OFFENCE, Status.ELIGIBLE, Status.ACTIVATED), t.flags_of, _flags_at(t, FLAGS_ROUTE, zero)),
-            ((Status.TERMINAL, Status.DEATH), t.flags_of, _flags_at(t, FLAGS_RULE, rule + 1)),
+            (after_gates, t.flags_of, _flags_at(t, pl.when(terminal).then(FLAGS_RULE).otherwise(FLAGS_ROUTE), extra)),
         ]
     )
     event = pl.when(status == Status.TERMINAL).then("_t_kind").when(status == Status.DEATH).then(t.key("died"))
@@ -273,20 +274,17 @@ def _situations(t: LawTables, sets: ChargeSets) -> Situations:
             ((Status.GATE_GRAVITY,), sets.r_gravity, c * n_routes + route),
         ]
     )
-    flags = _by_status(
-        [
-            ((Status.NO_ROUTE,), t.flags_of, _flags_at(t, FLAGS_NONE, pl.lit(0, pl.UInt32))),
-            ((Status.EXCLUDED,), t.flags_of, _flags_at(t, FLAGS_LIST, pl.col("_listed"))),
-            ((Status.GATE_GRAVITY,), t.flags_of, _flags_at(t, FLAGS_ROUTE, pl.lit(0, pl.UInt32))),
-        ]
-    )
-    frame = frame.with_columns(_i_reasons=reasons[1], _i_flags=flags[1]).select(
-        "_status", _reasons=_at(reasons[0], pl.col("_i_reasons")), _flags=_at(flags[0], pl.col("_i_flags"))
+    status = pl.col("_status")
+    kind = pl.when(status == Status.NO_ROUTE).then(FLAGS_NONE).when(status == Status.EXCLUDED).then(FLAGS_LIST)
+    # an exclusion's unconfirmed facts include needs_detail when only a too-coarse code matched (_listed == 1)
+    extra = pl.when(status == Status.EXCLUDED).then(pl.col("_listed")).otherwise(0)
+    frame = frame.with_columns(_i_reasons=reasons[1], _i_flags=_flags_at(t, kind.otherwise(FLAGS_ROUTE), extra)).select(
+        "_status", _reasons=_at(reasons[0], pl.col("_i_reasons")), _flags=_at(t.flags_of, pl.col("_i_flags"))
     )
     return Situations(n_sets, frame["_status"], frame["_reasons"], frame["_flags"])
 
 
-def _flags_at(t: LawTables, kind: int, extra: pl.Expr) -> pl.Expr:
+def _flags_at(t: LawTables, kind: pl.Expr, extra: pl.Expr) -> pl.Expr:
     """The place in ``t.flags_of`` of the unconfirmed facts of this kind for the row's route and segment."""
     return ((kind * t.n_routes + pl.col("_route").fill_null(0)) * t.nseg + pl.col("_seg")) * (t.n_rules + 1) + extra
 
