@@ -208,3 +208,23 @@ def test_law_timeline_and_demo_commands():
     assert tl.exit_code == 0 and "fz-340" in tl.output and "non-statutory" in tl.output
     demo = runner.invoke(app, ["demo"])
     assert demo.exit_code == 0 and "What happens next" in demo.output
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["--help"], 0, "Usage"),
+        (["bulk", "no-such-file.csv", "-o", "out.parquet"], 2, "no such file"),
+        (["cases", "no-such-dir"], 2, "no-such-dir"),
+    ],
+)
+def test_the_console_script_flushes_its_output_and_keeps_the_exit_code(tmp_path, args, code, needle):
+    """``main`` ends the process with ``os._exit``: what it printed must still arrive, with the right exit code."""
+    import subprocess
+    import sys
+
+    res = subprocess.run(
+        [sys.executable, "-m", "warexempt.cli.app", *args], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert res.returncode == code
+    assert needle in res.stdout + res.stderr

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from warexempt.law.catalog import Law
+from warexempt.law.catalog import Law, load_yaml
 from warexempt.rules.case import Case, CaseError
 from warexempt.rules.engine import ChargeErrors, evaluate
 from warexempt.rules.frame import case_frame
@@ -85,7 +85,7 @@ def run_case_files(paths: list[Path], law: Law) -> list[CaseResult]:
     pending: list[tuple[CaseResult, Case, dict[str, Any]]] = []
     for path in case_files(paths):
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc = load_yaml(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise CaseFileError(f"{path}: not a readable YAML file: {exc}") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list):
