@@ -1,7 +1,32 @@
-"""The rules: the case frame, the one vectorised evaluation, and single-case helpers built on it."""
+"""The rules: the case frame, the one vectorised evaluation, and single-case helpers built on it.
 
-from warexempt.rules.case import Case, CaseError, Event
-from warexempt.rules.engine import ChargeErrors, Status, evaluate
-from warexempt.rules.frame import CASE_SCHEMA, case_frame
+The names are imported on first use (PEP 562): the bulk runner needs the engine, not the single-case models.
+"""
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from warexempt.rules.case import Case, CaseError, Event
+    from warexempt.rules.engine import ChargeErrors, Status, evaluate
+    from warexempt.rules.frame import CASE_SCHEMA, case_frame
+
+_WHERE = {
+    "Case": "case",
+    "CaseError": "case",
+    "Event": "case",
+    "ChargeErrors": "engine",
+    "Status": "engine",
+    "evaluate": "engine",
+    "CASE_SCHEMA": "frame",
+    "case_frame": "frame",
+}
 __all__ = ["CASE_SCHEMA", "Case", "CaseError", "ChargeErrors", "Event", "Status", "case_frame", "evaluate"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"warexempt.rules.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'warexempt.rules' has no attribute {name!r}")
