@@ -69,7 +69,7 @@ def read_cases(path: Path) -> pl.DataFrame:
             df = pl.read_parquet(path)
         elif suffix in (".csv", ".txt"):
             _sniff(path)
-            header = pl.read_csv(path, n_rows=0, infer_schema=False).columns
+            header = pl.scan_csv(path, infer_schema=False).collect_schema().names()
             try:  # the fast path: a clean file parses its dates while it is read
                 dates = {c: pl.Date for c in (*DATES, "as_of", "offence_date") if c in header}
                 df = pl.read_csv(path, infer_schema=False, schema_overrides=dates)
