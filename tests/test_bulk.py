@@ -21,7 +21,7 @@ def _run(tmp_path, body: str, suffix: str = ".csv"):
     src = tmp_path / f"in{suffix}"
     src.write_text(HEADER + body, encoding="utf-8")
     out = tmp_path / "out.parquet"
-    result = run_bulk(src, LAW, dt.date(2025, 6, 1), out)
+    result = run_bulk(src, tables(LAW), dt.date(2025, 6, 1), out)
     return result, pl.read_parquet(out)
 
 

@@ -14,10 +14,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from warexempt.law.catalog import LawDataError, bundled_law, load_yaml
+from warexempt.law.errors import LawDataError
 
 if TYPE_CHECKING:
     from warexempt.facade import Decision
+    from warexempt.law.catalog import Law
 
 # The commands import what they need themselves: `warexempt bulk` on a million rows should not spend a tenth of its
 # time loading the explanation, what-if and case-file machinery it never uses.
@@ -32,6 +33,13 @@ err = Console(stderr=True)
 
 Lang = Annotated[str, typer.Option("--lang", help="Language of the explanation: en or ru.")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="The day the question is asked (YYYY-MM-DD; default today).")]
+
+
+def _law() -> Law:
+    """The bundled law, validated from its files (cached for the process)."""
+    from warexempt.law.catalog import bundled_law
+
+    return bundled_law()
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -61,6 +69,8 @@ def _event(text: str) -> dict[str, str]:
 
 def _load_case_file(path: Path) -> dict[str, Any]:
     import yaml
+
+    from warexempt.law.catalog import load_yaml
 
     try:
         doc = load_yaml(path.read_text(encoding="utf-8"))
@@ -184,7 +194,7 @@ def cases_cmd(
     from warexempt.rules.acceptance import CaseFileError, run_case_files
 
     try:
-        results = run_case_files(paths, bundled_law())
+        results = run_case_files(paths, _law())
     except CaseFileError as exc:
         _fail(str(exc))
         return
@@ -216,9 +226,10 @@ def bulk_cmd(
 ) -> None:
     """Evaluate a file of cases; bad rows go to an errors file with row, column and reason."""
     from warexempt.population.bulk import BulkFileError, run_bulk, summary, write
+    from warexempt.rules.tables import bundled_tables
 
     day = _day(as_of)
-    law = bundled_law()
+    law_tables = bundled_tables()
     errors = errors or output.with_name(output.stem + ".errors.csv")
     if output.suffix.lower() not in (".csv", ".parquet"):
         _fail(f"-o {output}: expected a .csv or .parquet file name")
@@ -234,7 +245,7 @@ def bulk_cmd(
         try:
             result = run_bulk(
                 infile,
-                law,
+                law_tables,
                 day,
                 output,
                 progress=lambda step, done, total: progress.update(task, description=step, completed=done, total=total),
@@ -270,7 +281,7 @@ def law_cmd(as_of: AsOf = None, lang: Lang = "en") -> None:
     from warexempt.explain.i18n import gettext
 
     day = _day(as_of)
-    law = bundled_law()
+    law = _law()
     view = law.as_of(day)
     _ = lambda m, **kw: gettext(lang, m, **kw)  # noqa: E731
 
@@ -332,7 +343,7 @@ def timeline_cmd(lang: Lang = "en") -> None:
     """Every version of every instrument on one time line."""
     from warexempt.explain.i18n import gettext
 
-    law = bundled_law()
+    law = _law()
     _ = lambda m, **kw: gettext(lang, m, **kw)  # noqa: E731
     table = Table(title="timeline")
     table.add_column(_("In force"))
@@ -389,7 +400,7 @@ def demo_cmd(lang: Lang = "en") -> None:
     from warexempt.facade import check, what_if
     from warexempt.rules.case import Case
 
-    law = bundled_law()
+    law = _law()
     for title, charges, stage, events, as_of in DEMO:
         out.rule(title)
         case = Case.parse({"charges": charges, "stage": stage, "events": [_event(e) for e in events], "as_of": as_of})

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from warexempt.law.codes import ChargeCodeError, parse_charge
 from warexempt.law.criminal_code import CriminalCode, Gravity
+from warexempt.law.errors import LawDataError
 from warexempt.law.models import (
     EventRule,
     ExclusionItem,
@@ -40,10 +41,6 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 FAR_PAST = dt.date(1900, 1, 1)
 FAR_FUTURE = dt.date(9999, 12, 31)
 T = TypeVar("T")
-
-
-class LawDataError(ValueError):
-    """A law data file is invalid; the message names the file and the field."""
 
 
 # libyaml's safe loader when PyYAML was built with it (ten times faster: it is most of the start-up of a command).

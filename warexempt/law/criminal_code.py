@@ -13,9 +13,12 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from warexempt.law.codes import ChargeCode, ChargeCodeError, article_key, parse_charge
-from warexempt.law.models import GravityRow
+
+if TYPE_CHECKING:
+    from warexempt.law.models import GravityRow
 
 _LETTERS = "абвгдежзиклмнопрстуфхцчшщэюя"
 

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import polars as pl
 
-from warexempt.law.catalog import Law
 from warexempt.rules.charges import ChargeSets, assess
 from warexempt.rules.engine import decide
-from warexempt.rules.tables import LawTables, tables
+from warexempt.rules.tables import LawTables
 
 REQUIRED = ("case_id", "charges", "stage", "contract_date")
 DATES = ("contract_date", "petition_date", "award_date", "discharge_date", "resumed_date", "death_date")
@@ -143,9 +142,7 @@ def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl
     The per-row work (parsing, vocabulary, the checks that need only the row) is one streaming query, which keeps
     both cores busy; what needs the whole file (repeated ids, the distinct charge sets) is done beside it.
     """
-    vocab = t.law.vocabulary
-    stages: list[str] = [s.id for s in vocab.stages]
-    grounds = [g.id for g in vocab.discharge_grounds]
+    stages, grounds = t.stages, t.grounds
     df = df.with_columns(
         [
             pl.lit(None, pl.String if c == "discharge_ground" else pl.Date).alias(c)
@@ -287,14 +284,13 @@ def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl
 Progress = Callable[[str, int, int], None]
 
 
-def run_bulk(path: Path, law: Law, as_of: dt.date, output: Path, progress: Progress | None = None) -> BulkResult:
+def run_bulk(path: Path, t: LawTables, as_of: dt.date, output: Path, progress: Progress | None = None) -> BulkResult:
     """Check and evaluate a whole file and write the decisions to ``output`` (``progress(step, done, total)``)."""
     step = progress or (lambda *_: None)
     step("reading", 0, 3)
     raw = read_cases(path)
     total = raw.height
     step("checking rows", 1, 3)
-    t = tables(law)
     frame, errors, sets = _prepare(raw, t, as_of)
     del raw
     step("deciding and writing", 2, 3)

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from warexempt.law.catalog import Law
 from warexempt.law.codes import ChargeCodeError, parse_charge, split_charges
 from warexempt.rules.tables import LawTables, Texts, u32
 
@@ -60,23 +59,23 @@ def as_codes(charges: pl.Series, categories: pl.Categories | None = None) -> pl.
     return text.cast(pl.Categorical(categories or pl.Categories.random()))
 
 
-def _one(key: str, law: Law, by_article: dict[str, list[tuple[int, str | None, str | None]]]) -> ChargeSet | str:
+def _one(key: str, t: LawTables) -> ChargeSet | str:
     """Assess one set, or return the error message."""
     raw_codes = split_charges(key)
     if not raw_codes:
         return "no charge code given"
     try:
-        checked = [law.criminal_code.check(parse_charge(c)) for c in raw_codes]
+        checked = [t.criminal_code.check(parse_charge(c)) for c in raw_codes]
     except ChargeCodeError as exc:
         return str(exc)
-    rank = law.gravity.rank
+    rank = t.gravity_rank
     ranks = [rank[c.gravity] if c.gravity else None for c in checked]
     known = [r for r in ranks if r is not None]
     worst = max(known) if known else None
     listed: dict[int, tuple[list[str], bool]] = {}
     for c in checked:
         k = c.code
-        for version, part, point in by_article.get(k.article, ()):
+        for version, part, point in t.list_items.get(k.article, ()):
             exact = part is None or (part == k.part and (point is None or point == k.point))
             coarse = not exact and (k.part is None or (part == k.part and point is not None and k.point is None))
             if exact or coarse:
@@ -93,15 +92,12 @@ def _one(key: str, law: Law, by_article: dict[str, list[tuple[int, str | None, s
 
 def assess(codes: pl.Series, t: LawTables) -> ChargeSets:
     """Assess every distinct charge set of ``codes`` (from ``as_codes``) and lay the answers out as arrays."""
-    law = t.law
     memo = t.charge_memo
     dtype = codes.dtype
     assert isinstance(dtype, pl.Categorical)
     # The run's own categories hold exactly its distinct sets, in the order of their numbers: no pass over the rows.
     uniq: list[str | None] = dtype.categories.to_series().to_list()
-    n_versions, n_routes = len(law.lists), t.n_routes
-    by_rank = {g.rank: g.provision for g in law.gravity.rows}
-    gates = [(i, r.gate_reasons) for i, (r, _) in enumerate(law.routes) if r.max_gravity]
+    n_versions, n_routes = len(t.list_versions), t.n_routes
     reasons, warnings = t.reasons.copy(), Texts()
     errors: dict[str, str] = {}
     rank: list[int | None] = []
@@ -115,7 +111,7 @@ def assess(codes: pl.Series, t: LawTables) -> ChargeSets:
         if key is None:  # a number no row uses
             found: object = ChargeSet(None, False, (), ())
         elif (found := memo.get(key)) is None:
-            found = memo[key] = _one(key, law, t.list_items)
+            found = memo[key] = _one(key, t)
         assert isinstance(found, (str, ChargeSet))
         valid.append(isinstance(found, ChargeSet))
         if isinstance(found, str):
@@ -126,9 +122,9 @@ def assess(codes: pl.Series, t: LawTables) -> ChargeSets:
         w_of.append(warnings.add(list(found.warnings)))
         for v, (ids, coarse) in found.listed.items():
             on_list[c * n_versions + v] = int(coarse)
-            r_excluded[c * n_versions + v] = reasons.add([law.lists[v].id, *ids])
-        for route, gate in gates:
-            named = [by_rank[found.rank]] if found.rank is not None else []
+            r_excluded[c * n_versions + v] = reasons.add([t.list_versions[v], *ids])
+        for route, gate in t.gravity_gates:
+            named = [t.gravity_provision[found.rank]] if found.rank is not None else []
             r_gravity[c * n_routes + route] = reasons.add([*gate, *named, *found.gravest])
     return ChargeSets(
         categories=dtype.categories,

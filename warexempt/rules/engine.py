@@ -20,13 +20,15 @@ import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from warexempt.law.catalog import Law, bundled_law
 from warexempt.rules.charges import ChargeSets, as_codes, assess
 from warexempt.rules.tables import FLAGS_LIST, FLAGS_NONE, FLAGS_ROUTE, FLAGS_RULE, LawTables, day_index, tables, u32
+
+if TYPE_CHECKING:
+    from warexempt.law.catalog import Law
 
 
 class Status(IntEnum):
@@ -86,6 +88,8 @@ def evaluate(
     ``reasons``, ``unconfirmed`` and ``warnings`` columns are ``;``-joined categorical text instead of lists (the
     same values, cheaper to write for millions of rows).
     """
+    from warexempt.law.catalog import bundled_law
+
     t = tables(law or bundled_law())
     codes = as_codes(frame["charges"], charge_sets.categories if charge_sets else None)
     sets = charge_sets or assess(codes, t)
@@ -251,7 +255,7 @@ class Situations:
 def _situations(t: LawTables, sets: ChargeSets) -> Situations:
     """RULES.md §2-§3 (coverage, exclusion lists, the gravity gate) judged once per (stage, segment, charge set):
     they depend on nothing else, and a file holds a few thousand such situations for millions of rows."""
-    n_sets, n_versions, n_routes = max(len(sets.keys), 1), len(t.law.lists), t.n_routes
+    n_sets, n_versions, n_routes = max(len(sets.keys), 1), len(t.list_versions), t.n_routes
     i_pre = pl.int_range(0, len(t.stages) * t.nseg * n_sets, dtype=pl.UInt32)
     frame = (
         pl.select(_i_pre=i_pre)

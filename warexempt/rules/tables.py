@@ -10,14 +10,24 @@ same way and become categorical columns, so a million rows share a few dozen str
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import hashlib
+import os
+import pickle
+import tempfile
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from warexempt.law.catalog import Law
+from warexempt.law.criminal_code import CriminalCode
+
+if TYPE_CHECKING:
+    from warexempt.law.catalog import Law
 
 # What the unconfirmed facts of a decision are made of (RULES.md §6), by where the evaluation stopped.
 FLAGS_NONE, FLAGS_LIST, FLAGS_ROUTE, FLAGS_RULE = range(4)
@@ -60,9 +70,11 @@ def u32(values: Sequence[int | None]) -> pl.Series:
 
 @dataclass
 class LawTables:
-    """Everything ``evaluate`` looks up, as arrays. ``R`` routes, ``V`` list versions, ``Q`` event rules."""
+    """Everything ``evaluate`` and the charge-set check look up, as arrays and plain values (no reference to the
+    ``Law`` it was compiled from, so it can be cached as a whole: ``bundled_tables``). ``R`` routes, ``V`` list
+    versions, ``Q`` event rules."""
 
-    law: Law
+    boundaries: list[dt.date]  # the cuts of the time line (``Law.boundaries``)
     stages: list[str]
     by_petition: list[str]  # stages whose decisive date is the first petition (else the entry: convicts)
     act_petition: list[str]  # stages activated by the petition (else by the entry)
@@ -89,6 +101,11 @@ class LawTables:
     flags: Texts
     flags_of: pl.Series  # [(kind * R * nseg + route * nseg + segment) * (Q + 1) + extra] → flag text
     list_items: dict[str, list[tuple[int, str | None, str | None]]]  # article → (list version, part, point)
+    list_versions: list[str]  # [list version] → the list's id, its first reason
+    criminal_code: CriminalCode
+    gravity_rank: dict[str, int]  # УК ст. 15 category → rank
+    gravity_provision: dict[int, str]  # rank → the provision that defines it
+    gravity_gates: list[tuple[int, list[str]]]  # routes with a gravity gate → their gate reasons
     charge_memo: dict[str, object] = field(default_factory=dict)  # charge set text → its assessment (charges.py)
     event_enum: pl.Enum = field(init=False)
     first_day: int = field(init=False)  # the day before the first cut, in days since 1970-01-01
@@ -96,11 +113,12 @@ class LawTables:
 
     def __post_init__(self) -> None:
         self.event_enum = pl.Enum(self.event_keys)
-        cuts = self.law.boundaries or [dt.date(1970, 1, 2)]
+        cuts = self.boundaries or [dt.date(1970, 1, 2)]
         first = cuts[0] - dt.timedelta(days=1)
         self.first_day = (first - dt.date(1970, 1, 1)).days
         span = (cuts[-1] - first).days + 1
-        self.segment_of_day = u32([self.law.segment(first + dt.timedelta(days=i)) for i in range(span)])
+        days = (first + dt.timedelta(days=i) for i in range(span))
+        self.segment_of_day = u32([bisect.bisect_right(self.boundaries, d) for d in days])  # as Law.segment
 
     @property
     def n_routes(self) -> int:
@@ -123,6 +141,59 @@ def tables(law: Law) -> LawTables:
     if found is None:
         found = _CACHE[law] = _compile(law)
     return found
+
+
+def bundled_tables() -> LawTables:
+    """The bundled law's tables, from a cache file when the law files have not changed since it was written.
+
+    Why: a command such as ``warexempt bulk`` needs only the tables; loading them from one file skips reading,
+    validating and compiling every law file (and importing the schema library), a good part of its start-up. The
+    cache's name is a hash of the content of every law file (bundled and ``WAREXEMPT_LAW_DIRS``) and of the package
+    and Polars versions, so an edited or added file gives a new name; a cache that cannot be read or written is
+    ignored. Its folder is ``WAREXEMPT_CACHE_DIR``, else ``$XDG_CACHE_HOME/warexempt``, else ``~/.cache/warexempt``.
+    """
+    folder = _cache_dir()
+    path = folder / f"law-tables-{_fingerprint()}.pickle"
+    try:
+        with path.open("rb") as fh:
+            found = pickle.load(fh)
+        if isinstance(found, LawTables):
+            return found
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        pass
+    from warexempt.law.catalog import bundled_law
+
+    compiled = tables(bundled_law())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=folder, suffix=".partial", delete=False) as tmp:
+            pickle.dump(compiled, tmp, protocol=pickle.HIGHEST_PROTOCOL)
+        Path(tmp.name).replace(path)
+    except OSError:
+        pass
+    return compiled
+
+
+def _cache_dir() -> Path:
+    if os.environ.get("WAREXEMPT_CACHE_DIR"):
+        return Path(os.environ["WAREXEMPT_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "warexempt"
+
+
+def _fingerprint() -> str:
+    """A hash of everything the bundled law's tables are made from (see ``bundled_tables``)."""
+    from warexempt import __version__
+
+    digest = hashlib.blake2b(f"{__version__} {pl.__version__}".encode(), digest_size=16)
+    data = Path(__file__).resolve().parent.parent / "law" / "data"
+    folders = [data, *(Path(p) for p in os.environ.get("WAREXEMPT_LAW_DIRS", "").split(os.pathsep) if p)]
+    for folder in folders:
+        for file in sorted(folder.rglob("*")) if folder.is_dir() else [folder]:
+            if file.is_file():
+                digest.update(str(file.relative_to(folder) if file != folder else file).encode())
+                digest.update(file.read_bytes())
+    return digest.hexdigest()
 
 
 def _compile(law: Law) -> LawTables:
@@ -188,7 +259,7 @@ def _compile(law: Law) -> LawTables:
         for article, part, point, _ in version.patterns:
             list_items.setdefault(article, []).append((version.key, part, point))
     return LawTables(
-        law=law,
+        boundaries=list(law.boundaries),
         stages=stages,
         by_petition=[s.id for s in vocab.stages if s.decisive_event == "petition"],
         act_petition=[s.id for s in vocab.stages if s.activation == "petition"],
@@ -222,6 +293,11 @@ def _compile(law: Law) -> LawTables:
         flags=flags,
         flags_of=u32(flags_of),
         list_items=list_items,
+        list_versions=[v.id for v in law.lists],
+        criminal_code=law.criminal_code,
+        gravity_rank=dict(rank),
+        gravity_provision={g.rank: g.provision for g in law.gravity.rows},
+        gravity_gates=[(i, list(r.gate_reasons)) for i, r in enumerate(routes) if r.max_gravity],
     )
 
 
