@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import os
 import pickle
+import sys
 import tempfile
 import weakref
 from collections.abc import Sequence
@@ -148,8 +149,8 @@ def bundled_tables() -> LawTables:
 
     Why: a command such as ``warexempt bulk`` needs only the tables; loading them from one file skips reading,
     validating and compiling every law file (and importing the schema library), a good part of its start-up. The
-    cache's name is a hash of the content of every law file (bundled and ``WAREXEMPT_LAW_DIRS``) and of the package
-    and Polars versions, so an edited or added file gives a new name; a cache that cannot be read or written is
+    cache's name is a hash of the content of every law file (bundled and ``WAREXEMPT_LAW_DIRS``) and of the package,
+    Polars and Python versions, so an edited or added file gives a new name; a cache that cannot be read or written is
     ignored. Its folder is ``WAREXEMPT_CACHE_DIR``, else ``$XDG_CACHE_HOME/warexempt``, else ``~/.cache/warexempt``.
     """
     folder = _cache_dir()
@@ -185,7 +186,7 @@ def _fingerprint() -> str:
     """A hash of everything the bundled law's tables are made from (see ``bundled_tables``)."""
     from warexempt import __version__
 
-    digest = hashlib.blake2b(f"{__version__} {pl.__version__}".encode(), digest_size=16)
+    digest = hashlib.blake2b(f"{__version__} {pl.__version__} {sys.version}".encode(), digest_size=16)
     data = Path(__file__).resolve().parent.parent / "law" / "data"
     folders = [data, *(Path(p) for p in os.environ.get("WAREXEMPT_LAW_DIRS", "").split(os.pathsep) if p)]
     for folder in folders:
