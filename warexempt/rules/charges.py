@@ -59,33 +59,55 @@ def as_codes(charges: pl.Series, categories: pl.Categories | None = None) -> pl.
     return text.cast(pl.Categorical(categories or pl.Categories.random()))
 
 
+@dataclass(frozen=True)
+class _Code:
+    """One code checked once per law: its provision id, gravity rank, warning, and the list items it falls under."""
+
+    provision_id: str
+    rank: int | None
+    warning: str | None
+    listed: tuple[tuple[int, bool], ...]  # (list version, matched exactly; False: only because the code is too coarse)
+
+
+def _code(raw: str, t: LawTables) -> _Code:
+    found = t.code_memo.get(raw)
+    if isinstance(found, _Code):
+        return found
+    checked = t.criminal_code.check(parse_charge(raw))  # raises ChargeCodeError
+    k = checked.code
+    listed = []
+    for version, part, point in t.list_items.get(k.article, ()):
+        exact = part is None or (part == k.part and (point is None or point == k.point))
+        coarse = not exact and (k.part is None or (part == k.part and point is not None and k.point is None))
+        if exact or coarse:
+            listed.append((version, exact))
+    rank = t.gravity_rank[checked.gravity] if checked.gravity else None
+    code = _Code(k.provision_id, rank, checked.warning, tuple(listed))
+    t.code_memo[raw] = code
+    return code
+
+
 def _one(key: str, t: LawTables) -> ChargeSet | str:
     """Assess one set, or return the error message."""
     raw_codes = split_charges(key)
     if not raw_codes:
         return "no charge code given"
     try:
-        checked = [t.criminal_code.check(parse_charge(c)) for c in raw_codes]
+        codes = [_code(c, t) for c in raw_codes]
     except ChargeCodeError as exc:
         return str(exc)
-    rank = t.gravity_rank
-    ranks = [rank[c.gravity] if c.gravity else None for c in checked]
-    known = [r for r in ranks if r is not None]
+    known = [c.rank for c in codes if c.rank is not None]
     worst = max(known) if known else None
     listed: dict[int, tuple[list[str], bool]] = {}
-    for c in checked:
-        k = c.code
-        for version, part, point in t.list_items.get(k.article, ()):
-            exact = part is None or (part == k.part and (point is None or point == k.point))
-            coarse = not exact and (k.part is None or (part == k.part and point is not None and k.point is None))
-            if exact or coarse:
-                ids, detail = listed.get(version, ([], True))
-                listed[version] = ([*ids, k.provision_id], detail and not exact)
+    for c in codes:
+        for version, exact in c.listed:
+            ids, detail = listed.get(version, ([], True))
+            listed[version] = ([*ids, c.provision_id], detail and not exact)
     return ChargeSet(
         rank=worst,
-        unknown=any(r is None for r in ranks),
-        gravest=tuple(sorted({c.code.provision_id for c, r in zip(checked, ranks, strict=True) if r == worst})),
-        warnings=tuple(sorted({c.warning for c in checked if c.warning})),
+        unknown=any(c.rank is None for c in codes),
+        gravest=tuple(sorted({c.provision_id for c in codes if c.rank == worst})),
+        warnings=tuple(sorted({c.warning for c in codes if c.warning})),
         listed={v: (tuple(sorted(set(ids))), detail) for v, (ids, detail) in listed.items()},
     )
 

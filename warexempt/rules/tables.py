@@ -108,6 +108,7 @@ class LawTables:
     gravity_provision: dict[int, str]  # rank → the provision that defines it
     gravity_gates: list[tuple[int, list[str]]]  # routes with a gravity gate → their gate reasons
     charge_memo: dict[str, object] = field(default_factory=dict)  # charge set text → its assessment (charges.py)
+    code_memo: dict[str, object] = field(default_factory=dict)  # one code as typed → its check (charges.py)
     event_enum: pl.Enum = field(init=False)
     first_day: int = field(init=False)  # the day before the first cut, in days since 1970-01-01
     segment_of_day: pl.Series = field(init=False)  # [day - first_day] → segment, up to the last cut
@@ -183,16 +184,18 @@ def _cache_dir() -> Path:
 
 
 def _fingerprint() -> str:
-    """A hash of everything the bundled law's tables are made from (see ``bundled_tables``)."""
+    """A hash of everything the bundled law's tables are made from (see ``bundled_tables``): the law files, and the
+    code that reads and compiles them (a changed class must not meet an old pickle)."""
     from warexempt import __version__
 
     digest = hashlib.blake2b(f"{__version__} {pl.__version__} {sys.version}".encode(), digest_size=16)
-    data = Path(__file__).resolve().parent.parent / "law" / "data"
-    folders = [data, *(Path(p) for p in os.environ.get("WAREXEMPT_LAW_DIRS", "").split(os.pathsep) if p)]
-    for folder in folders:
-        for file in sorted(folder.rglob("*")) if folder.is_dir() else [folder]:
+    package = Path(__file__).resolve().parent.parent
+    sources = [(package / "law", "*.py"), (package / "rules", "*.py"), (package / "law" / "data", "*")]
+    sources += [(Path(p), "*") for p in os.environ.get("WAREXEMPT_LAW_DIRS", "").split(os.pathsep) if p]
+    for folder, pattern in sources:
+        for file in sorted(folder.rglob(pattern)) if folder.is_dir() else []:
             if file.is_file():
-                digest.update(str(file.relative_to(folder) if file != folder else file).encode())
+                digest.update(str(file.relative_to(folder)).encode())
                 digest.update(file.read_bytes())
     return digest.hexdigest()
 
