@@ -5,7 +5,7 @@ Run ``python benchmarks/bulk.py [--rows N] [--big-rows M] [--out DIR]`` (default
 
 1. generates N synthetic cases in the bulk schema (``/work/shared/acceptance/README.md``, "Bulk schema") and
    writes them as CSV and Parquet, plus an M-row Parquet generated the same way;
-2. times, each in a fresh child process (``--repeat`` times, default 3; the fastest run is reported, as ``timeit``
+2. times, each in a fresh child process (``--repeat`` times, default 5; the fastest run is reported, as ``timeit``
    does, because the slower ones measure the machine's other work) with its peak RSS measured (``ru_maxrss`` of the child's children, and
    the process tree's summed RSS polled every 20 ms; the larger is reported):
    (a) ``warexempt bulk IN -o OUT.parquet --as-of 2026-11-01`` from the N-row CSV, the N-row Parquet and the
@@ -589,7 +589,7 @@ def main(argv: list[str] | None = None) -> int:
         "--as-of", type=dt.date.fromisoformat, default=DEFAULT_AS_OF, help="passed to every run (YYYY-MM-DD)"
     )
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per child run")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement; the fastest is reported")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each measurement; the fastest is reported")
     parser.add_argument("--cli", type=Path, default=CLI, help="the warexempt executable")
     parser.add_argument("--ref-python", nargs=2, type=Path, metavar=("IN", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--ref-polars", nargs=2, type=Path, metavar=("IN", "OUT"), help=argparse.SUPPRESS)
