@@ -71,7 +71,6 @@ def test_the_cache_is_written_once_then_read_and_a_broken_one_is_ignored(tmp_pat
 
 
 def test_an_amendment_file_gives_the_cache_a_new_name(tmp_path, monkeypatch):
-    monkeypatch.setenv("WAREXEMPT_CACHE_DIR", str(tmp_path / "cache"))
     from warexempt.rules.tables import _fingerprint
 
     before = _fingerprint()
@@ -79,8 +78,15 @@ def test_an_amendment_file_gives_the_cache_a_new_name(tmp_path, monkeypatch):
     amendments.mkdir()
     (amendments / "99-test.yaml").write_text("id: test\n", encoding="utf-8")
     monkeypatch.setenv("WAREXEMPT_LAW_DIRS", str(amendments))
-    assert _fingerprint() != before
+    first = _fingerprint()
     (amendments / "99-test.yaml").write_text("id: test2\n", encoding="utf-8")
-    changed = _fingerprint()
-    assert changed != before
-    assert _fingerprint() == changed
+    second = _fingerprint()
+    assert len({before, first, second}) == 3 and _fingerprint() == second
+
+
+def test_writing_a_new_cache_removes_the_old_ones(tmp_path, monkeypatch):
+    monkeypatch.setenv("WAREXEMPT_CACHE_DIR", str(tmp_path))
+    stale = tmp_path / "law-tables-0000.pickle"
+    stale.write_bytes(b"made from other law files")
+    bundled_tables()
+    assert not stale.exists() and len(list(tmp_path.glob("law-tables-*.pickle"))) == 1

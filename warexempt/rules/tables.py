@@ -150,9 +150,10 @@ def bundled_tables() -> LawTables:
 
     Why: a command such as ``warexempt bulk`` needs only the tables; loading them from one file skips reading,
     validating and compiling every law file (and importing the schema library), a good part of its start-up. The
-    cache's name is a hash of the content of every law file (bundled and ``WAREXEMPT_LAW_DIRS``) and of the package,
-    Polars and Python versions, so an edited or added file gives a new name; a cache that cannot be read or written is
-    ignored. Its folder is ``WAREXEMPT_CACHE_DIR``, else ``$XDG_CACHE_HOME/warexempt``, else ``~/.cache/warexempt``.
+    cache's name is a hash of the content of every law file (bundled and ``WAREXEMPT_LAW_DIRS``), of the code that
+    compiles them and of the Polars and Python versions, so an edited or added file gives a new name (and the old
+    file is removed); a cache that cannot be read or written is ignored. Its folder is ``WAREXEMPT_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/warexempt``, else ``~/.cache/warexempt``.
     """
     folder = _cache_dir()
     path = folder / f"law-tables-{_fingerprint()}.pickle"
@@ -169,8 +170,15 @@ def bundled_tables() -> LawTables:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("wb", dir=folder, suffix=".partial", delete=False) as tmp:
-            pickle.dump(compiled, tmp, protocol=pickle.HIGHEST_PROTOCOL)
+            try:
+                pickle.dump(compiled, tmp, protocol=pickle.HIGHEST_PROTOCOL)
+            except BaseException:
+                Path(tmp.name).unlink(missing_ok=True)
+                raise
         Path(tmp.name).replace(path)
+        for stale in folder.glob("law-tables-*.pickle"):
+            if stale != path:
+                stale.unlink(missing_ok=True)
     except OSError:
         pass
     return compiled
