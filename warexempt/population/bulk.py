@@ -199,20 +199,27 @@ def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl
     for c in ("petition_date", "award_date", "discharge_date", "resumed_date"):
         checks.append((c, pl.col(f"_{c}") > death, pl.col(f"_{c}"), "after the death_date"))
 
+    dates = [
+        *[pl.col(c).str.strip_chars().str.to_date("%Y-%m-%d", strict=False).alias(f"_{c}") for c in text],
+        *[pl.col(c).alias(f"_{c}") for c in (*DATES, "as_of", "offence_date") if c not in text],
+    ]
+
     def parsed(stage_values: list[str] | None, ground_values: list[str] | None) -> list[pl.Expr]:
         return [
-            *[pl.col(c).str.strip_chars().str.to_date("%Y-%m-%d", strict=False).alias(f"_{c}") for c in text],
-            *[pl.col(c).alias(f"_{c}") for c in (*DATES, "as_of", "offence_date") if c not in text],
+            *dates,
             _words("stage", stages, stage_values).alias("_stage"),
             _words("discharge_ground", grounds, ground_values).alias("_ground"),
         ]
 
     def row_checks(parsing: list[pl.Expr]) -> pl.DataFrame:
-        """The charge sets as numbers, and whether each row fails a check that needs only the row."""
+        """The charge sets as numbers, stage and ground as the vocabulary's enums, and whether each row fails a check
+        that needs only the row."""
         return (
             df.lazy()
             .with_columns(*parsing, charges=pl.col("charges").cast(pl.Categorical(categories)))
-            .select("charges", _bad=pl.any_horizontal([e.fill_null(False) for _, e, _, _ in checks]))
+            .select(
+                "charges", "_stage", "_ground", _bad=pl.any_horizontal([e.fill_null(False) for _, e, _, _ in checks])
+            )
             .collect(engine="streaming")
         )
 
@@ -237,7 +244,7 @@ def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl
             "",
         ),
     ]
-    df = df.with_columns(charges=codes)
+    df = df.with_columns(charges=codes, _stage=rows["_stage"], _ground=rows["_ground"])
     parts = []
     if flagged.any():
         # the (few) bad rows are described check by check
@@ -263,10 +270,10 @@ def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl
         if parts
         else pl.DataFrame(schema=ERROR_SCHEMA)
     )
-    # the good rows as the engine's case frame, parsed again on the way in (cheaper than keeping a parsed copy)
+    # the good rows as the engine's case frame, dates parsed again on the way in (cheaper than keeping a copy)
     frame = (
         df.lazy()
-        .with_columns(parsing)
+        .with_columns(dates)
         .select(
             "case_id",
             "charges",
