@@ -122,11 +122,10 @@ def _duplicates(ids: pl.Series) -> pl.Series:
 
     Files exported from a register are usually sorted by id; then only neighbours need comparing.
     """
+    hashes = ids.hash(seed=1)  # equal ids have equal hashes: comparing hashes first is exact for "all distinct"
     if ids.null_count() == 0 and ids.is_sorted():
-        same = ids.slice(1) == ids.slice(0, max(len(ids) - 1, 0))
-        if not same.any():
+        if not (hashes.slice(1) == hashes.slice(0, max(len(ids) - 1, 0))).any():
             return pl.Series("_row", [], dtype=pl.UInt32)
-    hashes = ids.hash(seed=1)
     ordered = hashes.sort()
     repeated = ordered.filter(ordered.diff() == 0)
     if repeated.is_empty():
