@@ -123,9 +123,9 @@ def _duplicates(ids: pl.Series) -> pl.Series:
     Files exported from a register are usually sorted by id; then only neighbours need comparing.
     """
     hashes = ids.hash(seed=1)  # equal ids have equal hashes: comparing hashes first is exact for "all distinct"
-    if ids.null_count() == 0 and ids.is_sorted():
-        if not (hashes.slice(1) == hashes.slice(0, max(len(ids) - 1, 0))).any():
-            return pl.Series("_row", [], dtype=pl.UInt32)
+    neighbours_differ = not (hashes.slice(1) == hashes.slice(0, max(len(ids) - 1, 0))).any()
+    if ids.null_count() == 0 and ids.is_sorted() and neighbours_differ:
+        return pl.Series("_row", [], dtype=pl.UInt32)
     ordered = hashes.sort()
     repeated = ordered.filter(ordered.diff() == 0)
     if repeated.is_empty():
