@@ -123,8 +123,8 @@ def _duplicates(ids: pl.Series) -> pl.Series:
     Files exported from a register are usually sorted by id; then only neighbours need comparing.
     """
     hashes = ids.hash(seed=1)  # equal ids have equal hashes: comparing hashes first is exact for "all distinct"
-    neighbours_differ = not (hashes.slice(1) == hashes.slice(0, max(len(ids) - 1, 0))).any()
-    if ids.null_count() == 0 and ids.is_sorted() and neighbours_differ:
+    previous, following = hashes.slice(0, max(len(ids) - 1, 0)), hashes.slice(1)
+    if ids.null_count() == 0 and ids.is_sorted() and not (following == previous).any():
         return pl.Series("_row", [], dtype=pl.UInt32)
     ordered = hashes.sort()
     repeated = ordered.filter(ordered.diff() == 0)
