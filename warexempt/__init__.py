@@ -15,8 +15,9 @@ does not pay for the rest at start-up.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from warexempt._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from warexempt import law
@@ -26,9 +27,6 @@ __all__ = ["Decision", "check", "evaluate", "law", "what_if"]
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
-    if name == "law":
-        return importlib.import_module("warexempt.law")
-    if name in __all__:
-        return getattr(importlib.import_module("warexempt.facade"), name)
-    raise AttributeError(f"module 'warexempt' has no attribute {name!r}")
+__getattr__ = lazy_exports(
+    __name__, {"law": "law", **dict.fromkeys(["Decision", "check", "evaluate", "what_if"], "facade")}
+)

@@ -6,8 +6,9 @@ are imported on first use (PEP 562): reading charge codes does not need the law 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from warexempt._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from warexempt.law.catalog import Law, LawInForce, as_of, load_law
@@ -24,7 +25,4 @@ _WHERE = {
 __all__ = ["ChargeCode", "Law", "LawInForce", "as_of", "load_law", "parse_charge"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"warexempt.law.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'warexempt.law' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _WHERE)

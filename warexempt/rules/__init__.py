@@ -5,8 +5,9 @@ The names are imported on first use (PEP 562): the bulk runner needs the engine,
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from warexempt._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from warexempt.rules.case import Case, CaseError, Event
@@ -26,7 +27,4 @@ _WHERE = {
 __all__ = ["CASE_SCHEMA", "Case", "CaseError", "ChargeErrors", "Event", "Status", "case_frame", "evaluate"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"warexempt.rules.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'warexempt.rules' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _WHERE)
