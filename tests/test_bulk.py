@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import polars as pl
 import pytest
@@ -32,6 +33,17 @@ def test_duplicate_ids_are_found_whether_or_not_the_file_is_sorted(tmp_path, ids
     dup_rows = result.errors.filter(pl.col("reason") == "case_id is not unique")["row"].to_list()
     assert dup_rows == [i + 1 for i, x in enumerate(ids) if ids.count(x) > 1]
     assert sorted(got["case_id"].to_list()) == sorted(x for x in ids if ids.count(x) == 1)
+
+
+def test_every_repeated_id_is_found_in_a_large_shuffled_file(tmp_path):
+    ids = [f"K{i:05d}" for i in range(3000)]
+    doubled = [*ids[:400], *ids]  # the first 400 ids twice, the rest once
+    random.Random(3).shuffle(doubled)
+    body = "".join(f"{i},158:1,pre_trial,2024-05-02,2024-05-10,,,,\n" for i in doubled)
+    result, got = _run(tmp_path, body)
+    repeated = result.errors.filter(pl.col("reason") == "case_id is not unique")
+    assert repeated.height == 800 and set(repeated["case_id"]) == set(ids[:400])
+    assert got.height == 2600
 
 
 def test_empty_id_stray_spaces_and_unknown_words(tmp_path):

@@ -127,7 +127,8 @@ def _duplicates(ids: pl.Series) -> pl.Series:
     if ids.null_count() == 0 and ids.is_sorted() and not (following == previous).any():
         return pl.Series("_row", [], dtype=pl.UInt32)
     ordered = hashes.sort()
-    repeated = ordered.filter(ordered.diff() == 0)
+    later = ordered.slice(1)
+    repeated = later.filter(later == ordered.slice(0, max(len(ids) - 1, 0)))  # (not diff(): u64 overflows it)
     if repeated.is_empty():
         return pl.Series("_row", [], dtype=pl.UInt32)
     rows = pl.DataFrame({"_row": pl.int_range(1, len(ids) + 1, dtype=pl.UInt32, eager=True), "id": ids})
