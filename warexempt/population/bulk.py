@@ -136,27 +136,17 @@ def _duplicates(ids: pl.Series) -> pl.Series:
     return maybe.filter(pl.col("id").is_duplicated())["_row"]
 
 
-def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl.LazyFrame, pl.DataFrame, ChargeSets]:
-    """Check every row (RULES.md §5); return (case frame of good rows, errors, the charge sets).
+Check = tuple[str, pl.Expr, pl.Expr, str]  # column, "the row fails", the value to show, the reason
 
-    The per-row work (parsing, vocabulary, the checks that need only the row) is one streaming query, which keeps
-    both cores busy; what needs the whole file (repeated ids, the distinct charge sets) is done beside it.
+
+def _row_checks(text: list[str], stages: list[str], grounds: list[str]) -> list[Check]:
+    """The checks that need only the row (RULES.md §5), over the parsed columns ``_<column>``, ``_stage``, ``_ground``.
+
+    ``text``: the date columns that were read as text and are parsed per row.
     """
-    stages, grounds = t.stages, t.grounds
-    df = df.with_columns(
-        [
-            pl.lit(None, pl.String if c == "discharge_ground" else pl.Date).alias(c)
-            for c in OPTIONAL
-            if c not in df.columns
-        ]
-    )
-    df = df.with_columns(pl.col("case_id", "charges", "stage", "discharge_ground").cast(pl.String))
-    duplicates = _duplicates(df["case_id"])
-    text = [c for c in (*DATES, "as_of", "offence_date") if df.schema[c] != pl.Date]
-    categories = pl.Categories.random()
     c_, death, ground = pl.col("_contract_date"), pl.col("_death_date"), pl.col("discharge_ground")
     blank_ground = ground.is_null() | (ground.str.len_bytes() == 0)
-    checks: list[tuple[str, pl.Expr, pl.Expr, str]] = [
+    checks: list[Check] = [
         (
             c,
             pl.col(c).is_not_null() & pl.col(c).str.strip_chars().ne("") & pl.col(f"_{c}").is_null(),
@@ -198,7 +188,57 @@ def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl
         checks.append((c, d < c_, d, "before the contract_date"))
     for c in ("petition_date", "award_date", "discharge_date", "resumed_date"):
         checks.append((c, pl.col(f"_{c}") > death, pl.col(f"_{c}"), "after the death_date"))
+    return checks
 
+
+def _file_checks(duplicates: pl.Series, sets: ChargeSets) -> list[Check]:
+    """The checks that need the whole file: repeated ids, and the charge sets (checked once per distinct set)."""
+    valid = pl.lit(sets.valid).gather(pl.col("charges").to_physical())
+    return [
+        ("case_id", pl.col("_row").is_in(duplicates.implode()), pl.col("case_id"), "case_id is not unique"),
+        ("charges", pl.col("charges").is_null() | ~valid, pl.col("charges"), ""),
+    ]
+
+
+def _describe(suspect: pl.DataFrame, checks: list[Check], sets: ChargeSets) -> pl.DataFrame:
+    """The errors file's rows for the (few) bad rows: one per check that fails, with the row number and reason."""
+    parts = []
+    for col, expr, value, reason in checks:
+        why = (
+            pl.col("charges").cast(pl.String).replace_strict(sets.errors, default="no charge code given")
+            if col == "charges"
+            else pl.lit(reason)
+        )
+        parts.append(
+            suspect.filter(expr.fill_null(False)).select(
+                pl.col("_row").alias("row"),
+                "case_id",
+                pl.lit(col).alias("column"),
+                value.cast(pl.String).alias("value"),
+                why.alias("reason"),
+            )
+        )
+    return pl.concat(parts).sort("row", maintain_order=True).cast(ERROR_SCHEMA)  # type: ignore[arg-type]
+
+
+def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl.LazyFrame, pl.DataFrame, ChargeSets]:
+    """Check every row (RULES.md §5); return (case frame of good rows, errors, the charge sets).
+
+    The per-row work (parsing, vocabulary, the checks that need only the row) is one streaming query, which keeps
+    both cores busy; what needs the whole file (repeated ids, the distinct charge sets) is done beside it.
+    """
+    df = df.with_columns(
+        [
+            pl.lit(None, pl.String if c == "discharge_ground" else pl.Date).alias(c)
+            for c in OPTIONAL
+            if c not in df.columns
+        ]
+    )
+    df = df.with_columns(pl.col("case_id", "charges", "stage", "discharge_ground").cast(pl.String))
+    duplicates = _duplicates(df["case_id"])
+    text = [c for c in (*DATES, "as_of", "offence_date") if df.schema[c] != pl.Date]
+    checks = _row_checks(text, t.stages, t.grounds)
+    categories = pl.Categories.random()
     dates = [
         *[pl.col(c).str.strip_chars().str.to_date("%Y-%m-%d", strict=False).alias(f"_{c}") for c in text],
         *[pl.col(c).alias(f"_{c}") for c in (*DATES, "as_of", "offence_date") if c not in text],
@@ -207,11 +247,11 @@ def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl
     def parsed(stage_values: list[str] | None, ground_values: list[str] | None) -> list[pl.Expr]:
         return [
             *dates,
-            _words("stage", stages, stage_values).alias("_stage"),
-            _words("discharge_ground", grounds, ground_values).alias("_ground"),
+            _words("stage", t.stages, stage_values).alias("_stage"),
+            _words("discharge_ground", t.grounds, ground_values).alias("_ground"),
         ]
 
-    def row_checks(parsing: list[pl.Expr]) -> pl.DataFrame:
+    def row_pass(parsing: list[pl.Expr]) -> pl.DataFrame:
         """The charge sets as numbers, stage and ground as the vocabulary's enums, and whether each row fails a check
         that needs only the row."""
         return (
@@ -225,51 +265,21 @@ def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl
 
     parsing = parsed(None, None)
     try:
-        rows = row_checks(parsing)
+        rows = row_pass(parsing)
     except pl.exceptions.PolarsError:  # a stage or ground that is not a word of the vocabulary
         parsing = parsed(*(df[c].drop_nulls().unique().to_list() for c in ("stage", "discharge_ground")))
-        rows = row_checks(parsing)
+        rows = row_pass(parsing)
     codes = rows["charges"]
     sets = assess(codes, t)
     flagged = rows["_bad"] | codes.is_null() | ~sets.valid.gather(codes.to_physical()).fill_null(False)
     if duplicates.len():
         flagged |= pl.int_range(1, df.height + 1, dtype=pl.UInt32, eager=True).is_in(duplicates.implode())
-    # the checks that need the whole file: repeated ids, and the charge sets (checked once per distinct set)
-    checks += [
-        ("case_id", pl.col("_row").is_in(duplicates.implode()), pl.col("case_id"), "case_id is not unique"),
-        (
-            "charges",
-            pl.col("charges").is_null() | ~pl.lit(sets.valid).gather(pl.col("charges").to_physical()),
-            pl.col("charges"),
-            "",
-        ),
-    ]
     df = df.with_columns(charges=codes, _stage=rows["_stage"], _ground=rows["_ground"])
-    parts = []
+    errors = pl.DataFrame(schema=ERROR_SCHEMA)
     if flagged.any():
-        # the (few) bad rows are described check by check
         suspect = df.with_row_index("_row", offset=1).filter(flagged).with_columns(parsing)
-        for col, expr, value, reason in checks:
-            why = (
-                pl.col("charges").cast(pl.String).replace_strict(sets.errors, default="no charge code given")
-                if col == "charges"
-                else pl.lit(reason)
-            )
-            parts.append(
-                suspect.filter(expr.fill_null(False)).select(
-                    "_row",
-                    "case_id",
-                    pl.lit(col).alias("column"),
-                    value.cast(pl.String).alias("value"),
-                    why.alias("reason"),
-                )
-            )
+        errors = _describe(suspect, checks + _file_checks(duplicates, sets), sets)
         df = df.filter(~flagged)
-    errors = (
-        pl.concat(parts).rename({"_row": "row"}).sort("row", maintain_order=True).cast(ERROR_SCHEMA)  # type: ignore[arg-type]
-        if parts
-        else pl.DataFrame(schema=ERROR_SCHEMA)
-    )
     # the good rows as the engine's case frame, dates parsed again on the way in (cheaper than keeping a copy)
     frame = (
         df.lazy()
