@@ -239,7 +239,7 @@ def bulk_cmd(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err,
-        transient=not sys.stderr.isatty(),
+        disable=not err.is_terminal,  # no bar (and no refresh thread) when stderr is a file or a pipe
     ) as progress:
         task = progress.add_task("checking cases", total=None)
         try:
