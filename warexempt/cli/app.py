@@ -240,6 +240,7 @@ def bulk_cmd(
         TimeElapsedColumn(),
         console=err,
         disable=not err.is_terminal,  # no bar (and no refresh thread) when stderr is a file or a pipe
+        refresh_per_second=4,
     ) as progress:
         task = progress.add_task("checking cases", total=None)
         try:

@@ -172,8 +172,11 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
         _i_t=(stage * n_keys + pl.col("_t_kind")) * nseg + pl.col("_t_seg"),
         _i_d=(stage * n_keys + t.key("died")) * nseg + pl.col("_d_seg"),
     )
-    df = df.with_columns(_t_rule=_at(t.rule_of, pl.col("_i_t")), _d_rule=_at(t.rule_of, pl.col("_i_d")))
-    df = df.with_columns(_final=_at(t.rule_final, pl.col("_t_rule")))
+    df = df.with_columns(
+        _t_rule=_at(t.rule_of, pl.col("_i_t")),
+        _final=_at(t.final_of, pl.col("_i_t")),
+        _d_rule=_at(t.rule_of, pl.col("_i_d")),
+    )
     df = df.with_columns(_status=_status())
 
     status, route = pl.col("_status"), pl.col("_route")

@@ -92,7 +92,7 @@ class LawTables:
     rule_of: pl.Series  # [(stage * K + event key) * nseg + segment] → event rule or null
     rule_outcome: pl.Series  # [rule] → outcome index
     rule_cleared: pl.Series  # [rule]
-    rule_final: pl.Series  # [rule] → whether its outcome is final (a release: vocabulary.yaml)
+    final_of: pl.Series  # like ``rule_of``: whether the rule in force there is final (a release: vocabulary.yaml)
     reasons: Texts
     r_no_route: pl.Series  # [route, or R for none]
     r_eligible: pl.Series  # [route]
@@ -295,7 +295,7 @@ def _compile(law: Law) -> LawTables:
         rule_of=u32(rule_of),
         rule_outcome=u32([outcomes.index(r.outcome) for r in rules]),
         rule_cleared=pl.Series([r.record_cleared for r in rules], dtype=pl.Boolean),
-        rule_final=pl.Series([r.outcome in final for r in rules], dtype=pl.Boolean),
+        final_of=pl.Series([None if q is None else rules[q].outcome in final for q in rule_of], dtype=pl.Boolean),
         reasons=reasons,
         r_no_route=u32([*(reasons.add(r.reasons) for r in routes), reasons.add([])]),
         r_eligible=u32([reasons.add(r.reasons) for r in routes]),
@@ -315,7 +315,7 @@ def _compile(law: Law) -> LawTables:
 
 def day_index(t: LawTables, date_col: pl.Expr) -> pl.Expr:
     """A date as its place in ``t.segment_of_day`` (days outside its span clipped to its ends; null stays null)."""
-    offset = date_col.to_physical().cast(pl.Int64) - t.first_day
+    offset = date_col.to_physical() - t.first_day  # days since 1970 fit Int32 for every date Polars holds
     return offset.clip(0, len(t.segment_of_day) - 1).cast(pl.UInt32)
 
 
