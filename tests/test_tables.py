@@ -84,9 +84,16 @@ def test_an_amendment_file_gives_the_cache_a_new_name(tmp_path, monkeypatch):
     assert len({before, first, second}) == 3 and _fingerprint() == second
 
 
-def test_writing_a_new_cache_removes_the_old_ones(tmp_path, monkeypatch):
+def test_writing_a_new_cache_keeps_only_the_newest_few(tmp_path, monkeypatch):
+    import os
+
+    from warexempt.rules.tables import KEEP_CACHES
+
     monkeypatch.setenv("WAREXEMPT_CACHE_DIR", str(tmp_path))
-    stale = tmp_path / "law-tables-0000.pickle"
-    stale.write_bytes(b"made from other law files")
+    old = [tmp_path / f"law-tables-{i:04d}.pickle" for i in range(KEEP_CACHES + 2)]
+    for age, file in enumerate(old):
+        file.write_bytes(b"made from other law files")
+        os.utime(file, (1_000_000 + age, 1_000_000 + age))
     bundled_tables()
-    assert not stale.exists() and len(list(tmp_path.glob("law-tables-*.pickle"))) == 1
+    kept = sorted(tmp_path.glob("law-tables-*.pickle"))
+    assert len(kept) == KEEP_CACHES and set(old[-(KEEP_CACHES - 1) :]) <= set(kept)

@@ -145,15 +145,18 @@ def tables(law: Law) -> LawTables:
     return found
 
 
+KEEP_CACHES = 3  # cache files kept in the folder, newest first
+
+
 def bundled_tables() -> LawTables:
     """The bundled law's tables, from a cache file when the law files have not changed since it was written.
 
     Why: a command such as ``warexempt bulk`` needs only the tables; loading them from one file skips reading,
     validating and compiling every law file (and importing the schema library), a good part of its start-up. The
     cache's name is a hash of the content of every law file (bundled and ``WAREXEMPT_LAW_DIRS``), of the code that
-    compiles them and of the Polars and Python versions, so an edited or added file gives a new name (and the old
-    file is removed); a cache that cannot be read or written is ignored. Its folder is ``WAREXEMPT_CACHE_DIR``, else
-    ``$XDG_CACHE_HOME/warexempt``, else ``~/.cache/warexempt``.
+    compiles them and of the Polars and Python versions, so an edited or added file gives a new name (the newest few
+    files are kept); a cache that cannot be read or written is ignored. Its folder is ``WAREXEMPT_CACHE_DIR``,
+    else ``$XDG_CACHE_HOME/warexempt``, else ``~/.cache/warexempt``.
     """
     folder = _cache_dir()
     path = folder / f"law-tables-{_fingerprint()}.pickle"
@@ -176,9 +179,10 @@ def bundled_tables() -> LawTables:
                 Path(tmp.name).unlink(missing_ok=True)
                 raise
         Path(tmp.name).replace(path)
-        for stale in folder.glob("law-tables-*.pickle"):
-            if stale != path:
-                stale.unlink(missing_ok=True)
+        # keep the few newest (two checkouts or versions may share the folder), remove the rest
+        by_age = sorted(folder.glob("law-tables-*.pickle"), key=lambda f: f.stat().st_mtime, reverse=True)
+        for stale in by_age[KEEP_CACHES:]:
+            stale.unlink(missing_ok=True)
     except OSError:
         pass
     return compiled
