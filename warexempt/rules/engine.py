@@ -179,43 +179,25 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
     )
     df = df.with_columns(_status=_status())
 
-    status, route = pl.col("_status"), pl.col("_route")
-    terminal = _one_of(status, [Status.TERMINAL, Status.DEATH])
-    df = df.with_columns(_rule=pl.when(status == Status.TERMINAL).then("_t_rule").otherwise("_d_rule"))
-    rule, zero = pl.col("_rule"), pl.lit(0, pl.UInt32)
-    extra = pl.when(terminal).then(rule + 1).otherwise(zero)  # which rule's unconfirmed facts join the route's
-    outcome = _by_status(
-        [
-            (REFUSED, u32([t.outcomes.index("not_covered")]), zero),
-            ((Status.ELIGIBLE,), u32([t.outcomes.index("eligible")]), zero),
-            ((Status.ACTIVATED,), t.route_outcome, route),
-            ((Status.TERMINAL, Status.DEATH), t.rule_outcome, rule),
-        ]
+    # Every output but the dates is a function of a few small keys: the situation for a refusal at the gates, else
+    # (status, stage and segment, rule, event). Each row computes its answer's key and gathers the answer.
+    status = pl.col("_status")
+    rule = pl.when(status == Status.TERMINAL).then("_t_rule").when(status == Status.DEATH).then("_d_rule")
+    kind = pl.when(status == Status.TERMINAL).then(pl.col("_t_kind") + 1).otherwise(0)
+    answers = _answers(t, sets, pre)
+    post = (status.cast(pl.UInt32) - Status.GATE_OFFENCE) * (len(t.stages) * t.nseg) + pl.col("_i_route")
+    post = (post * (t.n_rules + 1) + (rule + 1).fill_null(0)) * (len(t.event_keys) + 1) + kind
+    df = df.with_columns(
+        _rule=rule, _ans=pl.when(status < Status.GATE_OFFENCE).then("_i_pre").otherwise(post + pre.size)
     )
-    reasons = _by_status(
-        [
-            (PRE_EVENT, pre.reasons, pl.col("_i_pre")),
-            ((Status.GATE_OFFENCE,), t.r_gate, route),
-            ((Status.ELIGIBLE,), t.r_eligible, route),
-            ((Status.ACTIVATED,), t.r_activated, route),
-            ((Status.TERMINAL, Status.DEATH), t.r_rule, rule),
-        ]
-    )
-    after_gates = [st for st in Status if st not in PRE_EVENT]
-    flags = _by_status(
-        [
-            (PRE_EVENT, pre.flags, pl.col("_i_pre")),
-            (after_gates, t.flags_of, _flags_at(t, pl.when(terminal).then(FLAGS_RULE).otherwise(FLAGS_ROUTE), extra)),
-        ]
-    )
-    event = pl.when(status == Status.TERMINAL).then("_t_kind").when(status == Status.DEATH).then(t.key("died"))
-    df = df.with_columns(_i_outcome=outcome[1], _i_reasons=reasons[1], _i_flags=flags[1], _i_event=event)
+    at = pl.col("_ans")
     out = df.select(
         pl.col("case_id").cast(pl.String),
-        _outcome=_at(outcome[0], pl.col("_i_outcome")),
-        record_cleared=terminal & _at(t.rule_cleared, rule).fill_null(False),
-        reasons=sets.reasons.column(reasons[0], pl.col("_i_reasons"), lists),
-        unconfirmed=t.flags.column(flags[0], pl.col("_i_flags"), lists),
+        eligible=_at(answers["eligible"], at),
+        outcome=_at(pl.Series(t.outcomes, dtype=pl.Enum(t.outcomes)).gather(answers["outcome"]), at),
+        record_cleared=_at(answers["cleared"], at),
+        reasons=sets.reasons.column(answers["reasons"], at, lists),
+        unconfirmed=t.flags.column(answers["flags"], at, lists),
         warnings=sets.warnings.column(sets.w_of, pl.col("_c"), lists),
         decisive_date="decisive_date",
         decided_on=pl.when(status == Status.TERMINAL)
@@ -226,21 +208,85 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
         .then("activation")
         .otherwise("decisive_date"),
         status=status,
-        route_key=route.cast(pl.Int32),
+        route_key=pl.col("_route").cast(pl.Int32),
         list_key=_at(t.lv_of, pl.col("_i_route")).cast(pl.Int32),
-        rule_key=pl.when(terminal).then(rule).cast(pl.Int32),
-        deciding_event=_at(pl.Series(t.event_keys, dtype=t.event_enum), pl.col("_i_event")),
-    ).with_columns(
-        eligible=pl.col("_outcome") != t.outcomes.index("not_covered"),
-        outcome=_at(pl.Series(t.outcomes, dtype=pl.Enum(t.outcomes)), pl.col("_outcome")),
+        rule_key=pl.col("_rule").cast(pl.Int32),
+        deciding_event=_at(pl.Series(t.event_keys, dtype=t.event_enum).gather(answers["event"]), at),
     )
     if lists:
         return out.select([pl.col(c).cast(t) for c, t in DECISION_SCHEMA.items()])
     return out.select(list(DECISION_SCHEMA))
 
 
-REFUSED = (Status.NO_ROUTE, Status.EXCLUDED, Status.GATE_GRAVITY, Status.GATE_OFFENCE)
-PRE_EVENT = (Status.NO_ROUTE, Status.EXCLUDED, Status.GATE_GRAVITY)  # decided by stage, segment and charge set
+def _answers(t: LawTables, sets: ChargeSets, pre: Situations) -> pl.DataFrame:
+    """The answer for every key a row can have (see ``decide``): the refusals at the gates, one per situation, then
+    every (status after the gates, stage and segment, rule, event). Columns: outcome (index into the vocabulary's
+    outcomes), eligible, cleared, reasons and flags (indices into the answer texts), event (index into event keys)."""
+    post = t.post_answers
+    if post is None:
+        post = t.post_answers = _post_answers(t)
+    refused = pl.DataFrame(
+        {"reasons": pre.reasons, "flags": pre.flags},
+    ).select(
+        outcome=pl.lit(t.outcomes.index("not_covered"), pl.UInt32),
+        eligible=pl.lit(False),
+        cleared=pl.lit(False),
+        reasons=pl.col("reasons").cast(pl.UInt32),
+        flags=pl.col("flags").cast(pl.UInt32),
+        event=pl.lit(None, pl.UInt32),
+    )
+    return pl.concat([refused, post])
+
+
+def _post_answers(t: LawTables) -> pl.DataFrame:
+    """The answers after the gates (``GATE_OFFENCE`` … ``DEATH``) for every (stage and segment, rule, event): the law's
+    own texts, the same for every file, so computed once per ``LawTables``."""
+    n_routes_at, n_rule, n_kind = len(t.stages) * t.nseg, t.n_rules + 1, len(t.event_keys) + 1
+    size = (Status.DEATH - Status.GATE_OFFENCE + 1) * n_routes_at * n_rule * n_kind
+    key = pl.int_range(0, size, dtype=pl.UInt32)
+    frame = pl.select(_key=key).with_columns(
+        _status=(pl.col("_key") // (n_routes_at * n_rule * n_kind) + Status.GATE_OFFENCE).cast(pl.Int8),
+        _i_route=pl.col("_key") // (n_rule * n_kind) % n_routes_at,
+        _rule=(pl.col("_key") // n_kind % n_rule).cast(pl.Int64).replace(0, None) - 1,
+        _t_kind=(pl.col("_key") % n_kind).cast(pl.Int64).replace(0, None) - 1,
+    )
+    frame = frame.with_columns(
+        _route=_at(t.route_of, pl.col("_i_route")),
+        _seg=pl.col("_i_route") % t.nseg,
+        _rule=pl.col("_rule").cast(pl.UInt32),
+        _t_kind=pl.col("_t_kind").cast(pl.UInt32),
+    )
+    status, route, rule = pl.col("_status"), pl.col("_route"), pl.col("_rule")
+    terminal = _one_of(status, [Status.TERMINAL, Status.DEATH])
+    outcome = _by_status(
+        [
+            ((Status.GATE_OFFENCE,), u32([t.outcomes.index("not_covered")]), pl.lit(0, pl.UInt32)),
+            ((Status.ELIGIBLE,), u32([t.outcomes.index("eligible")]), pl.lit(0, pl.UInt32)),
+            ((Status.ACTIVATED,), t.route_outcome, route),
+            ((Status.TERMINAL, Status.DEATH), t.rule_outcome, rule),
+        ]
+    )
+    reasons = _by_status(
+        [
+            ((Status.GATE_OFFENCE,), t.r_gate, route),
+            ((Status.ELIGIBLE,), t.r_eligible, route),
+            ((Status.ACTIVATED,), t.r_activated, route),
+            ((Status.TERMINAL, Status.DEATH), t.r_rule, rule),
+        ]
+    )
+    # a rule's unconfirmed facts join the route's and the list's
+    flags = _flags_at(
+        t, pl.when(terminal).then(FLAGS_RULE).otherwise(FLAGS_ROUTE), pl.when(terminal).then(rule + 1).otherwise(0)
+    )
+    frame = frame.with_columns(_i_outcome=outcome[1], _i_reasons=reasons[1], _i_flags=flags)
+    return frame.select(
+        outcome=_at(outcome[0], pl.col("_i_outcome")),
+        eligible=_at(outcome[0], pl.col("_i_outcome")) != t.outcomes.index("not_covered"),
+        cleared=terminal & _at(t.rule_cleared, rule).fill_null(False),
+        reasons=_at(reasons[0], pl.col("_i_reasons")),
+        flags=_at(t.flags_of, pl.col("_i_flags")),
+        event=pl.when(status == Status.TERMINAL).then("_t_kind").when(status == Status.DEATH).then(t.key("died")),
+    )
 
 
 @dataclass
@@ -253,6 +299,10 @@ class Situations:
     status: pl.Series
     reasons: pl.Series
     flags: pl.Series
+
+    @property
+    def size(self) -> int:
+        return len(self.status)
 
 
 def _situations(t: LawTables, sets: ChargeSets) -> Situations:

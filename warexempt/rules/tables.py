@@ -109,6 +109,7 @@ class LawTables:
     gravity_gates: list[tuple[int, list[str]]]  # routes with a gravity gate → their gate reasons
     charge_memo: dict[str, object] = field(default_factory=dict)  # charge set text → its assessment (charges.py)
     code_memo: dict[str, object] = field(default_factory=dict)  # one code as typed → its check (charges.py)
+    post_answers: pl.DataFrame | None = None  # the answers after the gates, built on first use (engine.py)
     event_enum: pl.Enum = field(init=False)
     first_day: int = field(init=False)  # the day before the first cut, in days since 1970-01-01
     segment_of_day: pl.Series = field(init=False)  # [day - first_day] → segment, up to the last cut
