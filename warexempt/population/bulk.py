@@ -320,11 +320,16 @@ def write(data: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
     """Write decisions or errors as Parquet or CSV by the file's suffix, streamed to a temporary file that is
     renamed at the end, so an interrupted run never leaves a half-written output under the real name."""
     tmp = path.with_name(path.name + ".partial")
+    parquet = path.suffix.lower() == ".parquet"
     try:
-        if path.suffix.lower() == ".parquet":
-            data.lazy().sink_parquet(tmp, compression="lz4")
+        if isinstance(data, pl.DataFrame) and parquet:  # already in memory (the errors): no query to stream
+            data.write_parquet(tmp, compression="lz4")
+        elif isinstance(data, pl.DataFrame):
+            data.write_csv(tmp)
+        elif parquet:
+            data.sink_parquet(tmp, compression="lz4")
         else:
-            data.lazy().sink_csv(tmp)
+            data.sink_csv(tmp)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
