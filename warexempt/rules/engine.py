@@ -185,8 +185,9 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
     rule = pl.when(status == Status.TERMINAL).then("_t_rule").when(status == Status.DEATH).then("_d_rule")
     kind = pl.when(status == Status.TERMINAL).then(pl.col("_t_kind") + 1).otherwise(0)
     answers = _answers(t, sets, pre)
-    post = (status.cast(pl.UInt32) - Status.GATE_OFFENCE) * (len(t.stages) * t.nseg) + pl.col("_i_route")
-    post = (post * (t.n_rules + 1) + (rule + 1).fill_null(0)) * (len(t.event_keys) + 1) + kind
+    n_routes_at, n_rule, n_kind = _post_dims(t)
+    after = (status - Status.GATE_OFFENCE).clip(lower_bound=0).cast(pl.UInt32)  # the when() below ignores refusals
+    post = ((after * n_routes_at + pl.col("_i_route")) * n_rule + (rule + 1).fill_null(0)) * n_kind + kind
     df = df.with_columns(
         _rule=rule, _ans=pl.when(status < Status.GATE_OFFENCE).then("_i_pre").otherwise(post + pre.size)
     )
@@ -238,10 +239,15 @@ def _answers(t: LawTables, sets: ChargeSets, pre: Situations) -> pl.DataFrame:
     return pl.concat([refused, post])
 
 
+def _post_dims(t: LawTables) -> tuple[int, int, int]:
+    """The sizes of an answer key after the gates: stage-segments, rules (+1 for none), events (+1 for none)."""
+    return len(t.stages) * t.nseg, t.n_rules + 1, len(t.event_keys) + 1
+
+
 def _post_answers(t: LawTables) -> pl.DataFrame:
     """The answers after the gates (``GATE_OFFENCE`` … ``DEATH``) for every (stage and segment, rule, event): the law's
     own texts, the same for every file, so computed once per ``LawTables``."""
-    n_routes_at, n_rule, n_kind = len(t.stages) * t.nseg, t.n_rules + 1, len(t.event_keys) + 1
+    n_routes_at, n_rule, n_kind = _post_dims(t)
     size = (Status.DEATH - Status.GATE_OFFENCE + 1) * n_routes_at * n_rule * n_kind
     key = pl.int_range(0, size, dtype=pl.UInt32)
     frame = pl.select(_key=key).with_columns(
