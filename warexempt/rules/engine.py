@@ -8,8 +8,11 @@ The steps follow RULES.md:
 3. the charge sets are checked against the list and the route's gates (gravity, offence date) (§2, §3);
 4. the first award, discharge or resumption on or after the activation, and the death, are judged by the event rules
    in force on *their* dates (§1, §4).
-The law's tables are flat arrays (``rules.tables``): each step is a ``gather`` on a small integer key, never a join,
-and the texts of the answer are categorical columns that a million rows share.
+The law's tables are flat arrays (``rules.tables``): each step is a ``gather`` on a small integer key, never a join.
+Steps 2-3 depend only on (stage, segment, charge set), so they are judged once per such *situation* on a small frame;
+every output but the dates depends only on an *answer key* (the situation of a refusal, or status × stage-segment ×
+rule × event), so the answers are built once per key, with the same expressions, and each row gathers its own. The
+texts of the answers are categorical columns that a million rows share.
 """
 
 from __future__ import annotations
