@@ -75,3 +75,31 @@ def test_segment_of_a_date_column_is_the_segment_of_each_date(days):
         pl.DataFrame({"d": days}, schema={"d": pl.Date}).select(segment_expr(t, pl.col("d")).alias("s"))["s"].to_list()
     )
     assert got == [None if d is None else LAW.segment(d) for d in days]
+
+
+def test_an_offence_date_column_applies_the_offence_date_gate_as_the_single_check_does(tmp_path):
+    import warexempt
+
+    src = tmp_path / "in.csv"
+    src.write_text(
+        "case_id,charges,stage,contract_date,petition_date,offence_date\n"
+        "early,158:1,pre_trial,2023-07-01,2023-07-10,2023-03-01\n"
+        "late,158:1,pre_trial,2023-07-01,2023-07-10,2023-07-01\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.parquet"
+    run_bulk(src, tables(LAW), dt.date(2023, 8, 1), out)
+    got = dict(pl.read_parquet(out).select("case_id", pl.col("outcome").cast(pl.String)).iter_rows())
+    for case_id, offence in (("early", "2023-03-01"), ("late", "2023-07-01")):
+        single = warexempt.check(
+            charges=["158:1"],
+            stage="pre_trial",
+            offence_date=offence,
+            as_of="2023-08-01",
+            events=[
+                {"date": "2023-07-01", "kind": "contract_signed"},
+                {"date": "2023-07-10", "kind": "command_petition"},
+            ],
+        )
+        assert got[case_id] == single.outcome
+    assert got == {"early": "suspended", "late": "not_covered"}

@@ -227,6 +227,7 @@ def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl
     The per-row work (parsing, vocabulary, the checks that need only the row) is one streaming query, which keeps
     both cores busy; what needs the whole file (repeated ids, the distinct charge sets) is done beside it.
     """
+    given = set(df.columns)
     df = df.with_columns(
         [
             pl.lit(None, pl.String if c == "discharge_ground" else pl.Date).alias(c)
@@ -288,11 +289,11 @@ def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl
             "case_id",
             "charges",
             pl.col("_stage").alias("stage"),
-            pl.col("_offence_date").alias("offence_date"),
             pl.col("_contract_date").alias("entry_date"),
             *(pl.col(f"_{c}").alias(c) for c in DATES[1:]),
             pl.col("_ground").alias("discharge_ground"),
             pl.col("_as_of").fill_null(default_as_of).alias("as_of"),
+            *([pl.col("_offence_date").alias("offence_date")] if "offence_date" in given else []),
         )
     )
     return frame, errors, sets

@@ -113,7 +113,9 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
     """
     schema = cases.collect_schema()
     names = schema.names()
-    missing = [pl.lit(None, pl.Date).alias(c) for c in (*EVENT_DATES, "offence_date", "as_of") if c not in names]
+    # without offence dates the offence-date gate cannot refuse anyone: it is left out of the query
+    offences = "offence_date" in names
+    missing = [pl.lit(None, pl.Date).alias(c) for c in (*EVENT_DATES, "as_of") if c not in names]
     if "discharge_ground" not in names:
         missing.append(pl.lit(None, pl.String).alias("discharge_ground"))
     nseg, n_keys = t.nseg, len(t.event_keys)
@@ -171,7 +173,7 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
     )
     df = df.with_columns(
         _pre=_at(pre.status, pl.col("_i_pre")),
-        _before=_at(t.route_offence_before, pl.col("_route")),
+        _before=_at(t.route_offence_before, pl.col("_route")) if offences else pl.lit(None, pl.Date),
         _i_t=(stage * n_keys + pl.col("_t_kind")) * nseg + pl.col("_t_seg"),
         _i_d=(stage * n_keys + t.key("died")) * nseg + pl.col("_d_seg"),
     )
@@ -180,7 +182,7 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
         _final=_at(t.final_of, pl.col("_i_t")),
         _d_rule=_at(t.rule_of, pl.col("_i_d")),
     )
-    df = df.with_columns(_status=_status())
+    df = df.with_columns(_status=_status(offences))
 
     # Every output but the dates is a function of a few small keys: the situation for a refusal at the gates, else
     # (status, stage and segment, rule, event). Each row computes its answer's key and gathers the answer.
@@ -403,10 +405,13 @@ def _gates(t: LawTables, sets: ChargeSets) -> pl.Expr:
     )
 
 
-def _status() -> pl.Expr:
-    """Where the evaluation stops (``Status``): the situation's gates, the offence-date gate, then the events."""
+def _status(offences: bool) -> pl.Expr:
+    """Where the evaluation stops (``Status``): the situation's gates, the offence-date gate (when there are offence
+    dates), then the events."""
     before = pl.col("_before")
-    offence_fail = (before.is_not_null() & (pl.col("offence_date") >= before)).fill_null(False)
+    offence_fail = (
+        (before.is_not_null() & (pl.col("offence_date") >= before)).fill_null(False) if offences else pl.lit(False)
+    )
     return (
         pl.when(pl.col("_pre") != Status.ELIGIBLE)
         .then(pl.col("_pre"))
