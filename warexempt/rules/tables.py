@@ -322,12 +322,3 @@ def day_index(t: LawTables, date_col: pl.Expr) -> pl.Expr:
     """A date as its place in ``t.segment_of_day`` (days outside its span clipped to its ends; null stays null)."""
     offset = date_col.to_physical() - t.first_day  # days since 1970 fit Int32 for every date Polars holds
     return offset.clip(0, len(t.segment_of_day) - 1).cast(pl.UInt32)
-
-
-def segment_expr(t: LawTables, date_col: pl.Expr) -> pl.Expr:
-    """The segment of the time line a date falls in: ``Law.segment``, vectorised (null for no date).
-
-    Over millions of rows the engine makes ``day_index`` a column first and then gathers (a gather whose index is a
-    column is many times faster than one whose index is still an expression); this composes the two.
-    """
-    return pl.lit(t.segment_of_day).gather(day_index(t, date_col))
