@@ -47,6 +47,7 @@ class Status(IntEnum):
     DEATH = 7
 
 
+NO_DAY = 2**31 - 1  # "no such event" among day numbers: later than any date
 TERMINAL_DATES = ("award_date", "discharge_date", "resumed_date")  # §4: events that end a suspension, in that order
 EVENT_DATES = ("entry_date", "petition_date", "award_date", "discharge_date", "resumed_date", "death_date")
 DECISION_SCHEMA: dict[str, pl.DataType] = {
@@ -118,7 +119,7 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
     missing = [pl.lit(None, pl.Date).alias(c) for c in (*EVENT_DATES, "as_of") if c not in names]
     if "discharge_ground" not in names:
         missing.append(pl.lit(None, pl.String).alias("discharge_ground"))
-    nseg, n_keys = t.nseg, len(t.event_keys)
+    nseg = t.nseg
     pre = _situations(t, sets)
     day = pl.col("as_of").fill_null(as_of)
     df = cases.with_columns(missing).with_columns(
@@ -144,59 +145,61 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
     df = df.with_columns(
         _dd=day_index(t, pl.col("decisive_date")),
         _dd_death=day_index(t, pl.col("death_date")),
-        # §4: an award, discharge or resumption counts from the activation on
+        # §4: an award, discharge or resumption counts from the activation on; as day numbers, NO_DAY for none
         **{
-            f"_ok{i}": pl.when(a.is_not_null() & (pl.col(c) >= a)).then(pl.col(c)) for i, c in enumerate(TERMINAL_DATES)
+            f"_ok{i}": pl.when(pl.col(c) >= a).then(pl.col(c).to_physical()).otherwise(NO_DAY)
+            for i, c in enumerate(TERMINAL_DATES)
         },
     )
     ok = [pl.col(f"_ok{i}") for i in range(len(TERMINAL_DATES))]
     df = df.with_columns(
         _seg=_at(t.segment_of_day, pl.col("_dd")),
         _d_seg=_at(t.segment_of_day, pl.col("_dd_death")),
-        _t_date=pl.min_horizontal(ok),
+        _t_day=pl.min_horizontal(ok),
     )
-    t_date = pl.col("_t_date")
+    t_day = pl.col("_t_day")
+    df = df.with_columns(
+        # (no terminal event: NO_DAY falls in the last segment, which no answer reads without an event kind)
+        _dd_t=day_index(t, t_day),
+        # the first of them (its kind, the ground of a discharge included)
+        _t_kind=pl.when(t_day == NO_DAY)
+        .then(None)
+        .when(ok[0] == t_day)
+        .then(pl.lit(t.key("state_award"), pl.UInt32))
+        .when(ok[1] == t_day)
+        .then(pl.col("_g") + t.key(f"discharged:{t.grounds[0]}"))
+        .otherwise(pl.lit(t.key("resumed"), pl.UInt32)),
+    )
     # §2-§3: the stage and the segment of the decisive date give the route and the list version; with the charge
-    # set they give the situation, judged once per distinct (stage, segment, set) by ``_situations``
-    df = df.with_columns(_i_route=stage * nseg + pl.col("_seg"), _dd_t=day_index(t, t_date))
+    # set they give the situation, judged once per distinct (stage, segment, set) by ``_situations``. §4: the events
+    # give the event key, judged once per possible key by ``_event_answers``.
+    df = df.with_columns(_i_route=stage * nseg + pl.col("_seg"), _t_seg=_at(t.segment_of_day, pl.col("_dd_t")))
     df = df.with_columns(
         _i_pre=pl.col("_i_route") * pre.n_sets + pl.col("_c"),
-        _route=_at(t.route_of, pl.col("_i_route")),
-        _t_seg=_at(t.segment_of_day, pl.col("_dd_t")),
-        # the first of them, and the event rule in force on its own date; the death, by the rule on its date
-        _t_kind=pl.when(ok[0] == t_date)
-        .then(pl.lit(t.key("state_award"), pl.UInt32))
-        .when(ok[1] == t_date)
-        .then(pl.col("_g") + t.key(f"discharged:{t.grounds[0]}"))
-        .when(ok[2] == t_date)
-        .then(pl.lit(t.key("resumed"), pl.UInt32)),
+        _i_event=_event_key(
+            t, pl.col("_i_route"), pl.col("_t_kind"), pl.col("_t_seg"), pl.col("_d_seg"), pl.col("activation")
+        ),
+    )
+    answers = _answers(t, sets, pre)
+    events = _event_answers(t)
+    offence = (
+        (pl.col("_before").is_not_null() & (pl.col("offence_date") >= pl.col("_before"))).fill_null(False)
+        if offences
+        else None
     )
     df = df.with_columns(
         _pre=_at(pre.status, pl.col("_i_pre")),
-        _before=_at(t.route_offence_before, pl.col("_route")) if offences else pl.lit(None, pl.Date),
-        _i_t=(stage * n_keys + pl.col("_t_kind")) * nseg + pl.col("_t_seg"),
-        _i_d=(stage * n_keys + t.key("died")) * nseg + pl.col("_d_seg"),
+        _post=_at(events + pre.size, pl.col("_i_event")),
+        **({"_before": _at(t.route_offence_before, _at(t.route_of, pl.col("_i_route")))} if offences else {}),
     )
-    df = df.with_columns(
-        _t_rule=_at(t.rule_of, pl.col("_i_t")),
-        _final=_at(t.final_of, pl.col("_i_t")),
-        _d_rule=_at(t.rule_of, pl.col("_i_d")),
-    )
-    df = df.with_columns(_status=_status(offences))
-
-    # Every output but the dates is a function of a few small keys: the situation for a refusal at the gates, else
-    # (status, stage and segment, rule, event). Each row computes its answer's key and gathers the answer.
-    status = pl.col("_status")
-    rule = pl.when(status == Status.TERMINAL).then("_t_rule").when(status == Status.DEATH).then("_d_rule")
-    kind = pl.when(status == Status.TERMINAL).then(pl.col("_t_kind") + 1).otherwise(0)
-    answers = _answers(t, sets, pre)
-    n_routes_at, n_rule, n_kind = _post_dims(t)
-    after = (status - Status.GATE_OFFENCE).clip(lower_bound=0).cast(pl.UInt32)  # the when() below ignores refusals
-    post = ((after * n_routes_at + pl.col("_i_route")) * n_rule + (rule + 1).fill_null(0)) * n_kind + kind
-    df = df.with_columns(
-        _rule=rule, _ans=pl.when(status < Status.GATE_OFFENCE).then("_i_pre").otherwise(post + pre.size)
-    )
+    # the answer: the situation's refusal, else the offence-date gate's, else the events'
+    chain: Any = pl.when(pl.col("_pre") != Status.ELIGIBLE).then("_i_pre")
+    if offence is not None:
+        chain = chain.when(offence).then(pl.col("_i_route") * _offence_stride(t) + pre.size)
+    df = df.with_columns(_ans=chain.otherwise("_post"))
     at = pl.col("_ans")
+    df = df.with_columns(_status=_at(answers["status"], at))
+    status = pl.col("_status")
     out = df.select(
         pl.col("case_id").cast(pl.String),
         eligible=_at(answers["eligible"], at),
@@ -207,16 +210,16 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
         warnings=sets.warnings.column(sets.w_of, pl.col("_c"), lists),
         decisive_date="decisive_date",
         decided_on=pl.when(status == Status.TERMINAL)
-        .then("_t_date")
+        .then(pl.col("_t_day").cast(pl.Date))
         .when(status == Status.DEATH)
         .then("death_date")
         .when(status == Status.ACTIVATED)
         .then("activation")
         .otherwise("decisive_date"),
         status=status,
-        route_key=pl.col("_route").cast(pl.Int32),
+        route_key=_at(t.route_of, pl.col("_i_route")).cast(pl.Int32),
         list_key=_at(t.lv_of, pl.col("_i_route")).cast(pl.Int32),
-        rule_key=pl.col("_rule").cast(pl.Int32),
+        rule_key=_at(answers["rule"], at).cast(pl.Int32),
         deciding_event=_at(pl.Series(t.event_keys, dtype=t.event_enum).gather(answers["event"]), at),
     )
     if lists:
@@ -227,19 +230,22 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
 def _answers(t: LawTables, sets: ChargeSets, pre: Situations) -> pl.DataFrame:
     """The answer for every key a row can have (see ``decide``): the refusals at the gates, one per situation, then
     every (status after the gates, stage and segment, rule, event). Columns: outcome (index into the vocabulary's
-    outcomes), eligible, cleared, reasons and flags (indices into the answer texts), event (index into event keys)."""
+    outcomes), eligible, cleared, reasons and flags (indices into the answer texts), event (index into event keys),
+    and the ``Status`` and event rule behind it (for ``explain``)."""
     post = t.post_answers
     if post is None:
         post = t.post_answers = _post_answers(t)
     refused = pl.DataFrame(
-        {"reasons": pre.reasons, "flags": pre.flags},
+        {"status": pre.status, "reasons": pre.reasons, "flags": pre.flags},
     ).select(
+        "status",
         outcome=pl.lit(t.outcomes.index("not_covered"), pl.UInt32),
         eligible=pl.lit(False),
         cleared=pl.lit(False),
         reasons=pl.col("reasons").cast(pl.UInt32),
         flags=pl.col("flags").cast(pl.UInt32),
         event=pl.lit(None, pl.UInt32),
+        rule=pl.lit(None, pl.UInt32),
     )
     return pl.concat([refused, post])
 
@@ -291,13 +297,84 @@ def _post_answers(t: LawTables) -> pl.DataFrame:
     )
     frame = frame.with_columns(_i_outcome=outcome[1], _i_reasons=reasons[1], _i_flags=flags)
     return frame.select(
+        status=status,
         outcome=_at(outcome[0], pl.col("_i_outcome")),
         eligible=_at(outcome[0], pl.col("_i_outcome")) != t.outcomes.index("not_covered"),
         cleared=terminal & _at(t.rule_cleared, rule).fill_null(False),
         reasons=_at(reasons[0], pl.col("_i_reasons")),
         flags=_at(t.flags_of, pl.col("_i_flags")),
         event=pl.when(status == Status.TERMINAL).then("_t_kind").when(status == Status.DEATH).then(t.key("died")),
+        rule=rule,
     )
+
+
+def _offence_stride(t: LawTables) -> int:
+    """The step between two stage-segments' answers in ``_post_answers``: the refusal at the offence-date gate for
+    stage-segment ``i`` is the answer ``i * _offence_stride(t)`` after the situations' ones."""
+    _, n_rule, n_kind = _post_dims(t)
+    return n_rule * n_kind
+
+
+def _event_dims(t: LawTables) -> tuple[int, int]:
+    """The sizes of an event key's parts: the first terminal event's kind (+1 for none), a segment (+1 for none)."""
+    return len(t.event_keys) + 1, t.nseg + 1
+
+
+def _event_key(t: LawTables, i_route: pl.Expr, kind: pl.Expr, t_seg: pl.Expr, d_seg: pl.Expr, act: pl.Expr) -> pl.Expr:
+    """A case's *event key*: stage and segment, the first award, discharge or resumption (its kind and the segment of
+    its date), the segment of the death's date, and whether the case was activated (contract or petition).
+
+    Everything §4 decides about a case that passed the gates is a function of this key, so ``_event_answers``
+    judges every possible key once (a few tens of thousands) and each row only computes its key.
+    """
+    n_kind, n_seg1 = _event_dims(t)
+    key = i_route * n_kind + (kind + 1).fill_null(0)
+    key = key * n_seg1 + (t_seg + 1).fill_null(0)
+    key = key * n_seg1 + (d_seg + 1).fill_null(0)
+    return key * 2 + act.is_not_null().cast(pl.UInt32)
+
+
+def _event_answers(t: LawTables) -> pl.Series:
+    """RULES.md §4 for every event key (``_event_key``): the place of its answer in ``_post_answers``.
+
+    The event rule in force on the date of the first terminal event and on the date of the death, and which of them
+    decides (``_event_status``), judged with the same expressions for every key; the law's own, so cached in the
+    ``LawTables``."""
+    if t.event_answers is not None:
+        return t.event_answers
+    n_kind, n_seg1 = _event_dims(t)
+    n_keys = len(t.event_keys)
+    size = len(t.stages) * t.nseg * n_kind * n_seg1 * n_seg1 * 2
+    key = pl.col("_key")
+
+    def part(stride: int, n: int) -> pl.Expr:  # a part of the key, its "none" (0) as null
+        return (key // stride % n).cast(pl.Int64).replace(0, None).sub(1).cast(pl.UInt32)
+
+    frame = pl.select(_key=pl.int_range(0, size, dtype=pl.UInt32)).with_columns(
+        _i_route=key // (n_kind * n_seg1 * n_seg1 * 2),
+        _t_kind=part(n_seg1 * n_seg1 * 2, n_kind),
+        _t_seg=part(n_seg1 * 2, n_seg1),
+        _d_seg=part(2, n_seg1),
+        activation=pl.when(key % 2 == 1).then(pl.lit(dt.date(1970, 1, 1))),
+    )
+    stage = pl.col("_i_route") // t.nseg
+    frame = frame.with_columns(
+        _i_t=(stage * n_keys + pl.col("_t_kind")) * t.nseg + pl.col("_t_seg"),
+        _i_d=(stage * n_keys + t.key("died")) * t.nseg + pl.col("_d_seg"),
+    ).with_columns(
+        _t_rule=_at(t.rule_of, pl.col("_i_t")),
+        _final=_at(t.final_of, pl.col("_i_t")),
+        _d_rule=_at(t.rule_of, pl.col("_i_d")),
+    )
+    frame = frame.with_columns(_status=_event_status())
+    status = pl.col("_status")
+    rule = pl.when(status == Status.TERMINAL).then("_t_rule").when(status == Status.DEATH).then("_d_rule")
+    kind = pl.when(status == Status.TERMINAL).then(pl.col("_t_kind") + 1).otherwise(0)
+    n_routes_at, n_rule, n_kind_post = _post_dims(t)
+    after = (status - Status.GATE_OFFENCE).cast(pl.UInt32)
+    post = ((after * n_routes_at + pl.col("_i_route")) * n_rule + (rule + 1).fill_null(0)) * n_kind_post + kind
+    t.event_answers = frame.select(post.cast(pl.UInt32))["_status"].rename("event_answer")
+    return t.event_answers
 
 
 @dataclass
@@ -405,19 +482,11 @@ def _gates(t: LawTables, sets: ChargeSets) -> pl.Expr:
     )
 
 
-def _status(offences: bool) -> pl.Expr:
-    """Where the evaluation stops (``Status``): the situation's gates, the offence-date gate (when there are offence
-    dates), then the events."""
-    before = pl.col("_before")
-    offence_fail = (
-        (before.is_not_null() & (pl.col("offence_date") >= before)).fill_null(False) if offences else pl.lit(False)
-    )
+def _event_status() -> pl.Expr:
+    """Where the events leave a case that passed the gates (``Status``, from ``ELIGIBLE`` on): a final release
+    first, then a death, then another terminal event, then the activation (RULES.md §4)."""
     return (
-        pl.when(pl.col("_pre") != Status.ELIGIBLE)
-        .then(pl.col("_pre"))
-        .when(offence_fail)
-        .then(pl.lit(Status.GATE_OFFENCE))
-        .when(pl.col("_final").fill_null(False))
+        pl.when(pl.col("_final").fill_null(False))
         .then(pl.lit(Status.TERMINAL))
         .when(pl.col("_d_rule").is_not_null())
         .then(pl.lit(Status.DEATH))

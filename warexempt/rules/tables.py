@@ -110,6 +110,7 @@ class LawTables:
     charge_memo: dict[str, object] = field(default_factory=dict)  # charge set text → its assessment (charges.py)
     code_memo: dict[str, object] = field(default_factory=dict)  # one code as typed → its check (charges.py)
     post_answers: pl.DataFrame | None = None  # the answers after the gates, built on first use (engine.py)
+    event_answers: pl.Series | None = None  # [event key] → the place of its answer in ``post_answers`` (engine.py)
     event_enum: pl.Enum = field(init=False)
     first_day: int = field(init=False)  # the day before the first cut, in days since 1970-01-01
     segment_of_day: pl.Series = field(init=False)  # [day - first_day] → segment, up to the last cut
@@ -319,6 +320,7 @@ def _compile(law: Law) -> LawTables:
 
 
 def day_index(t: LawTables, date_col: pl.Expr) -> pl.Expr:
-    """A date as its place in ``t.segment_of_day`` (days outside its span clipped to its ends; null stays null)."""
+    """A date (or its day number) as its place in ``t.segment_of_day`` (days outside its span clipped to its ends;
+    null stays null). A signed index: ``gather`` takes it as it is, where a cast to unsigned would cost a pass."""
     offset = date_col.to_physical() - t.first_day  # days since 1970 fit Int32 for every date Polars holds
-    return offset.clip(0, len(t.segment_of_day) - 1).cast(pl.UInt32)
+    return offset.clip(0, len(t.segment_of_day) - 1)
