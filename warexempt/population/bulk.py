@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import polars as pl
 
@@ -58,14 +59,17 @@ class BulkResult:
     errors: pl.DataFrame  # one row per problem found (a bad row may have several)
 
 
-def read_cases(path: Path) -> pl.DataFrame:
-    """Read the file: dates as dates when every value is one, else as text (checked per row later)."""
+def read_cases(path: Path) -> pl.LazyFrame:
+    """The file as a query. Parquet is scanned: it is read while its rows are checked, and only the parsed columns
+    are kept. CSV is read, its dates parsed while reading when every value is one (else kept as text, checked per
+    row later)."""
     if not path.is_file():
         raise BulkFileError(f"{path}: no such file")
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
-            df = pl.read_parquet(path)
+            source = pl.scan_parquet(path)
+            columns = source.collect_schema().names()
         elif suffix in (".csv", ".txt"):
             _sniff(path)
             header = pl.scan_csv(path, infer_schema=False).collect_schema().names()
@@ -74,19 +78,25 @@ def read_cases(path: Path) -> pl.DataFrame:
                 df = pl.read_csv(path, infer_schema=False, schema_overrides=dates)
             except pl.exceptions.PolarsError:
                 df = pl.read_csv(path, infer_schema=False)
+            source, columns = df.lazy(), df.columns
         else:
             raise BulkFileError(f"{path}: expected a .csv or .parquet file")
     except BulkFileError:
         raise
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise BulkFileError(f"{path}: cannot be read as {suffix[1:] or 'a case file'}: {exc}") from None
-    missing = [c for c in REQUIRED if c not in df.columns]
+        raise _unreadable(path, exc) from None
+    missing = [c for c in REQUIRED if c not in columns]
     if missing:
         raise BulkFileError(
-            f"{path}: missing column(s) {', '.join(missing)}; the columns are {', '.join(df.columns) or '(none)'}; "
+            f"{path}: missing column(s) {', '.join(missing)}; the columns are {', '.join(columns) or '(none)'}; "
             f"expected at least {', '.join(REQUIRED)}"
         )
-    return df
+    return source
+
+
+def _unreadable(path: Path, exc: Exception) -> BulkFileError:
+    kind = path.suffix.lower()[1:] or "a case file"
+    return BulkFileError(f"{path}: cannot be read as {kind}: {exc}")
 
 
 def _sniff(path: Path) -> None:
@@ -106,15 +116,22 @@ def _sniff(path: Path) -> None:
 
 
 def _words(column: str, allowed: list[str], values: list[str] | None) -> pl.Expr:
-    """A text column read as one of ``allowed`` (stage, ground); else null.
+    """A text column read as one of ``allowed`` (stage, ground), as the vocabulary's enum; else null (flagged by
+    the checks).
 
-    Without ``values`` the cast is strict (one fast pass; a stray value makes the query fail). With the column's
-    distinct ``values`` it maps them instead, surrounding spaces ignored: the path for a file with stray values.
+    Without ``values`` only the exact words are read, one comparison per word (twice as fast as a cast, which hashes
+    every value). With ``values``, the column's unusual values, those are mapped too, surrounding spaces ignored:
+    the path for a file with stray spaces.
     """
+    enum = pl.Enum(allowed)
+    col = pl.col(column)
     if values is None:
-        return pl.col(column).cast(pl.Enum(allowed))
-    mapping = {v: v.strip() if v.strip() in allowed else None for v in values}
-    return pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.Enum(allowed))
+        chain: Any = pl
+        for word in allowed:
+            chain = chain.when(col == word).then(pl.lit(word, enum))
+        return cast(pl.Expr, chain.otherwise(None))
+    mapping = {v: v.strip() if v.strip() in allowed else None for v in {*allowed, *values}}
+    return col.replace_strict(mapping, default=None, return_dtype=enum)
 
 
 def _duplicates(ids: pl.Series) -> pl.Series:
@@ -221,29 +238,40 @@ def _describe(suspect: pl.DataFrame, checks: list[Check], sets: ChargeSets) -> p
     return pl.concat(parts).sort("row", maintain_order=True).cast(ERROR_SCHEMA)  # type: ignore[arg-type]
 
 
-def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl.LazyFrame, pl.DataFrame, ChargeSets]:
-    """Check every row (RULES.md §5); return (case frame of good rows, errors, the charge sets).
+@dataclass
+class Prepared:
+    """The checked file: the good rows as the engine's case frame, the errors, the charge sets, the rows read."""
 
-    The per-row work (parsing, vocabulary, the checks that need only the row) is one streaming query, which keeps
-    both cores busy; what needs the whole file (repeated ids, the distinct charge sets) is done beside it.
+    frame: pl.LazyFrame
+    errors: pl.DataFrame
+    sets: ChargeSets
+    rows: int
+
+
+def _prepare(source: pl.LazyFrame, t: LawTables) -> Prepared:
+    """Check every row (RULES.md §5) and keep the good ones as the engine's case frame.
+
+    The per-row work (parsing, vocabulary, the checks that need only the row) is one streaming pass over the file,
+    which keeps both cores busy and keeps only the parsed columns; what needs the whole file (repeated ids, the
+    distinct charge sets) is done beside it. The (few) bad rows are read again to be described.
     """
-    given = set(df.columns)
-    df = df.with_columns(
-        [
-            pl.lit(None, pl.String if c == "discharge_ground" else pl.Date).alias(c)
-            for c in OPTIONAL
-            if c not in df.columns
-        ]
+    schema = source.collect_schema()
+    given = set(schema.names())
+    source = source.with_columns(
+        *[pl.lit(None, pl.String if c == "discharge_ground" else pl.Date).alias(c) for c in OPTIONAL if c not in given],
+        pl.col("case_id", "charges", "stage").cast(pl.String),
+        *([pl.col("discharge_ground").cast(pl.String)] if "discharge_ground" in given else []),
     )
-    df = df.with_columns(pl.col("case_id", "charges", "stage", "discharge_ground").cast(pl.String))
-    duplicates = _duplicates(df["case_id"])
-    text = [c for c in (*DATES, "as_of", "offence_date") if df.schema[c] != pl.Date]
+    every_date = (*DATES, "as_of", "offence_date")
+    text = [c for c in every_date if c in given and schema[c] != pl.Date]
+    kept = [c for c in every_date if c in given]
     checks = _row_checks(text, t.stages, t.grounds)
     categories = pl.Categories.random()
     dates = [
         *[pl.col(c).str.strip_chars().str.to_date("%Y-%m-%d", strict=False).alias(f"_{c}") for c in text],
-        *[pl.col(c).alias(f"_{c}") for c in (*DATES, "as_of", "offence_date") if c not in text],
+        *[pl.col(c).alias(f"_{c}") for c in every_date if c not in text],
     ]
+    codes_of = pl.col("charges").cast(pl.Categorical(categories))
 
     def parsed(stage_values: list[str] | None, ground_values: list[str] | None) -> list[pl.Expr]:
         return [
@@ -253,50 +281,71 @@ def _prepare(df: pl.DataFrame, t: LawTables, default_as_of: dt.date) -> tuple[pl
         ]
 
     def row_pass(parsing: list[pl.Expr]) -> pl.DataFrame:
-        """The charge sets as numbers, stage and ground as the vocabulary's enums, and whether each row fails a check
-        that needs only the row."""
+        """Per row: the id, the charge set as a number, the parsed columns, and whether a row-only check fails."""
         return (
-            df.lazy()
-            .with_columns(*parsing, charges=pl.col("charges").cast(pl.Categorical(categories)))
+            source.with_columns(*parsing)
             .select(
-                "charges", "_stage", "_ground", _bad=pl.any_horizontal([e.fill_null(False) for _, e, _, _ in checks])
+                "case_id",
+                codes_of,
+                "_stage",
+                "_ground",
+                *[f"_{c}" for c in kept],
+                _bad=pl.any_horizontal([e.fill_null(False) for _, e, _, _ in checks]),
             )
             .collect(engine="streaming")
         )
 
     parsing = parsed(None, None)
-    try:
-        rows = row_pass(parsing)
-    except pl.exceptions.PolarsError:  # a stage or ground that is not a word of the vocabulary
-        parsing = parsed(*(df[c].drop_nulls().unique().to_list() for c in ("stage", "discharge_ground")))
-        rows = row_pass(parsing)
-    codes = rows["charges"]
-    sets = assess(codes, t)
-    flagged = rows["_bad"] | codes.is_null() | ~sets.valid.gather(codes.to_physical()).fill_null(False)
-    if duplicates.len():
-        flagged |= pl.int_range(1, df.height + 1, dtype=pl.UInt32, eager=True).is_in(duplicates.implode())
-    df = df.with_columns(charges=codes, _stage=rows["_stage"], _ground=rows["_ground"])
+    rows = row_pass(parsing)
+    duplicates = _duplicates(rows["case_id"])
+    sets = assess(rows["charges"], t)
+
+    def flag(rows: pl.DataFrame) -> pl.Series:
+        codes = rows["charges"]
+        flagged = rows["_bad"]
+        if codes.null_count():
+            flagged = flagged | codes.is_null()
+        if not sets.valid.all():
+            flagged = flagged | ~sets.valid.gather(codes.to_physical()).fill_null(False)
+        if duplicates.len():
+            flagged = flagged | pl.int_range(1, rows.height + 1, dtype=pl.UInt32, eager=True).is_in(
+                duplicates.implode()
+            )
+        return flagged
+
+    def suspects(flagged: pl.Series) -> pl.DataFrame:
+        numbers = (flagged.arg_true() + 1).cast(pl.UInt32)
+        return source.with_row_index("_row", offset=1).filter(pl.col("_row").is_in(numbers.implode())).collect()
+
+    flagged = flag(rows)
     errors = pl.DataFrame(schema=ERROR_SCHEMA)
     if flagged.any():
-        suspect = df.with_row_index("_row", offset=1).filter(flagged).with_columns(parsing)
-        errors = _describe(suspect, checks + _file_checks(duplicates, sets), sets)
-        df = df.filter(~flagged)
-    # the good rows as the engine's case frame, dates parsed again on the way in (cheaper than keeping a copy)
-    frame = (
-        df.lazy()
-        .with_columns(dates)
-        .select(
-            "case_id",
-            "charges",
-            pl.col("_stage").alias("stage"),
-            pl.col("_contract_date").alias("entry_date"),
-            *(pl.col(f"_{c}").alias(c) for c in DATES[1:]),
-            pl.col("_ground").alias("discharge_ground"),
-            pl.col("_as_of").fill_null(default_as_of).alias("as_of"),
-            *([pl.col("_offence_date").alias("offence_date")] if "offence_date" in given else []),
-        )
+        suspect = suspects(flagged)
+        strays = [_strays(suspect["stage"], t.stages), _strays(suspect["discharge_ground"], t.grounds)]
+        if any(strays):  # stray spaces around a word: read the file again, those values mapped too
+            parsing = parsed(*strays)
+            rows = row_pass(parsing)
+            flagged = flag(rows)
+            suspect = suspects(flagged) if flagged.any() else suspect.clear()
+        if suspect.height:
+            suspect = suspect.with_columns(*parsing, charges=codes_of)
+            errors = _describe(suspect, checks + _file_checks(duplicates, sets), sets)
+            rows = rows.filter(~flagged)
+    frame = rows.lazy().select(
+        "case_id",
+        "charges",
+        pl.col("_stage").alias("stage"),
+        pl.col("_contract_date").alias("entry_date"),
+        *(pl.col(f"_{c}").alias(c) for c in DATES[1:] if c in given),
+        pl.col("_ground").alias("discharge_ground"),
+        *(pl.col(f"_{c}").alias(c) for c in ("as_of", "offence_date") if c in given),  # a blank as_of: the run's
     )
-    return frame, errors, sets
+    return Prepared(frame, errors, sets, flagged.len())
+
+
+def _strays(values: pl.Series, allowed: list[str]) -> list[str]:
+    """The values of a column that are a word of ``allowed`` once their surrounding spaces are removed."""
+    return [v for v in values.drop_nulls().unique().to_list() if v not in allowed and v.strip() in allowed]
 
 
 Progress = Callable[[str, int, int], None]
@@ -305,16 +354,17 @@ Progress = Callable[[str, int, int], None]
 def run_bulk(path: Path, t: LawTables, as_of: dt.date, output: Path, progress: Progress | None = None) -> BulkResult:
     """Check and evaluate a whole file and write the decisions to ``output`` (``progress(step, done, total)``)."""
     step = progress or (lambda *_: None)
-    step("reading", 0, 3)
-    raw = read_cases(path)
-    total = raw.height
-    step("checking rows", 1, 3)
-    frame, errors, sets = _prepare(raw, t, as_of)
-    del raw
-    step("deciding and writing", 2, 3)
-    write(decide(frame, t, sets, as_of, lists=False).select(OUTPUT_COLUMNS), output)
-    step("done", 3, 3)
-    return BulkResult(total, total - errors["row"].n_unique(), errors)
+    step("reading and checking rows", 0, 2)
+    source = read_cases(path)
+    try:
+        prepared = _prepare(source, t)
+    except pl.exceptions.PolarsError as exc:  # a file whose header reads but whose data does not
+        raise _unreadable(path, exc) from None
+    step("deciding and writing", 1, 2)
+    write(decide(prepared.frame, t, prepared.sets, as_of, lists=False).select(OUTPUT_COLUMNS), output)
+    step("done", 2, 2)
+    errors = prepared.errors
+    return BulkResult(prepared.rows, prepared.rows - errors["row"].n_unique(), errors)
 
 
 def write(data: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
