@@ -10,6 +10,7 @@ $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m compileall -q warexempt  # as a wheel install would: start-up reads bytecode, not source
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -28,6 +29,7 @@ unit: $(STAMP)
 test: lint typecheck unit
 
 bench: $(STAMP)
+	$(BIN)/python -m compileall -q warexempt
 	$(BIN)/python benchmarks/bulk.py
 
 # Regenerate the lock file (needs network to PyPI).

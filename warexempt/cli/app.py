@@ -3,33 +3,52 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from warexempt.law.errors import LawDataError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from warexempt.facade import Decision
     from warexempt.law.catalog import Law
 
 # The commands import what they need themselves: `warexempt bulk` on a million rows should not spend a tenth of its
 # time loading the explanation, what-if and case-file machinery it never uses.
 
+T = TypeVar("T")
+
 app = typer.Typer(
     help="Russia's prosecution-for-service law as cited, dated rules.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+
+
+@functools.cache
+def _console(stderr: bool = False) -> Console:
+    """The Rich console for stdout or stderr, made on first use: ``warexempt bulk`` writing to a file or a pipe
+    shows no bar and prints one plain line, so it need not import Rich at all."""
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
+def _out() -> Console:
+    return _console()
+
+
+def _err() -> Console:
+    return _console(stderr=True)
+
 
 Lang = Annotated[str, typer.Option("--lang", help="Language of the explanation: en or ru.")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="The day the question is asked (YYYY-MM-DD; default today).")]
@@ -43,7 +62,7 @@ def _law() -> Law:
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    _err().print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
     raise typer.Exit(code)
 
 
@@ -85,6 +104,7 @@ def _load_case_file(path: Path) -> dict[str, Any]:
 
 def _show(decision: Decision, lang: str) -> None:
     from rich.panel import Panel
+    from rich.table import Table
 
     from warexempt.explain.i18n import date as fmt_date
     from warexempt.explain.i18n import gettext
@@ -100,9 +120,9 @@ def _show(decision: Decision, lang: str) -> None:
     head.add_row(_("Record cleared"), yes_no[decision.record_cleared])
     for c in decision.citations():
         head.add_row(_("Reasons"), f"{c.text(lang)}  [dim]{c.id}[/]")
-    out.print(Panel(head, title=f"{decision.case.case_id} — {fmt_date(decision.case.as_of, lang)}", expand=False))
+    _out().print(Panel(head, title=f"{decision.case.case_id} — {fmt_date(decision.case.as_of, lang)}", expand=False))
     for i, step in enumerate(decision.explain(lang), 1):
-        out.print(f"{i}. {step.text}", highlight=False)
+        _out().print(f"{i}. {step.text}", highlight=False)
 
 
 @app.command("check")
@@ -175,6 +195,8 @@ def check_cmd(
         return
     _show(decision, lang)
     if whatif:
+        from rich.table import Table
+
         _ = lambda m, **kw: gettext(lang, m, **kw)  # noqa: E731
         table = Table(title=_("What happens next"))
         table.add_column(_("If"))
@@ -182,7 +204,7 @@ def check_cmd(
         table.add_column(_("Reasons"))
         for b in branches:
             table.add_row(b.label, b.outcome, "; ".join(cite(r, decision.law).text(lang) for r in b.reasons))
-        out.print(table)
+        _out().print(table)
 
 
 @app.command("cases")
@@ -191,6 +213,8 @@ def cases_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array, one object per case.")] = False,
 ) -> None:
     """Run YAML case files (the acceptance format) and report which pass; exit 1 if any fails."""
+    from rich.table import Table
+
     from warexempt.rules.acceptance import CaseFileError, run_case_files
 
     try:
@@ -208,8 +232,8 @@ def cases_cmd(
         for r in results:
             mark = "[green]pass[/]" if r.passed else "[red]FAIL[/]"
             table.add_row(r.id, (r.decision or {}).get("outcome", "-"), mark, "; ".join(r.mismatches))
-        out.print(table)
-        out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+        _out().print(table)
+        _out().print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     if failed:
         raise typer.Exit(1)
 
@@ -233,32 +257,20 @@ def bulk_cmd(
     errors = errors or output.with_name(output.stem + ".errors.csv")
     if output.suffix.lower() not in (".csv", ".parquet"):
         _fail(f"-o {output}: expected a .csv or .parquet file name")
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=not err.is_terminal,  # no bar (and no refresh thread) when stderr is a file or a pipe
-        refresh_per_second=4,
-    ) as progress:
-        task = progress.add_task("checking cases", total=None)
-        try:
-            result = run_bulk(
-                infile,
-                law_tables,
-                day,
-                output,
-                progress=lambda step, done, total: progress.update(task, description=step, completed=done, total=total),
-            )
-        except BulkFileError as exc:
-            progress.stop()
-            _fail(str(exc))
-            return
-        write(result.errors, errors)
+    try:
+        if sys.stderr.isatty():
+            result = _with_progress(lambda report: run_bulk(infile, law_tables, day, output, progress=report))
+        else:  # no bar (and no refresh thread) when stderr is a file or a pipe
+            result = run_bulk(infile, law_tables, day, output)
+    except BulkFileError as exc:
+        _fail(str(exc))
+        return
+    write(result.errors, errors)
     bad = result.errors.select("row").n_unique() if result.errors.height else 0
-    err.print(f"{result.decided:,} cases decided -> {output}; {bad:,} rows with errors -> {errors}")
+    print(f"{result.decided:,} cases decided -> {output}; {bad:,} rows with errors -> {errors}", file=sys.stderr)
     if show_summary:
+        from rich.table import Table
+
         by_outcome, by_provision = summary(output)
         for title, df, key in (
             ("by outcome", by_outcome, "outcome"),
@@ -269,13 +281,24 @@ def bulk_cmd(
             table.add_column("cases", justify="right")
             for k, n in df.iter_rows():
                 table.add_row(str(k or "-"), f"{n:,}")
-            out.print(table)
+            _out().print(table)
+
+
+def _with_progress(work: Callable[[Callable[[str, int, int], None]], T]) -> T:
+    """Run ``work`` under a Rich progress bar on stderr; ``work`` reports each step as (step, done, total)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=_err(), refresh_per_second=4) as progress:
+        task = progress.add_task("checking cases", total=None)
+        return work(lambda step, done, total: progress.update(task, description=step, completed=done, total=total))
 
 
 @app.command("law")
 def law_cmd(as_of: AsOf = None, lang: Lang = "en") -> None:
     """The law in force on a day: stages covered, exclusions with titles, grounds, sources, what is unconfirmed."""
     from rich.panel import Panel
+    from rich.table import Table
 
     from warexempt.explain.citations import cite
     from warexempt.explain.i18n import date as fmt_date
@@ -289,7 +312,7 @@ def law_cmd(as_of: AsOf = None, lang: Lang = "en") -> None:
     def pick(text: Any) -> str:
         return str(text.ru if lang == "ru" else text.en)
 
-    out.print(Panel(_("Law in force on {day}", day=fmt_date(day, lang)), expand=False))
+    _out().print(Panel(_("Law in force on {day}", day=fmt_date(day, lang)), expand=False))
     table = Table(title=_("Route"))
     table.add_column(_("Stage"))
     table.add_column(_("Route"))
@@ -303,7 +326,7 @@ def law_cmd(as_of: AsOf = None, lang: Lang = "en") -> None:
         else:
             inst = view.instrument_of(route)
             table.add_row(stage, "; ".join(cite(r, law).text(lang) for r in route.reasons), pick(inst.title))
-    out.print(table)
+    _out().print(table)
     for list_id, version in view.exclusion_lists.items():
         t = Table(title=f"{_('Excluded offences')}: {cite(list_id, law).text(lang)}")
         t.add_column("code")
@@ -313,9 +336,9 @@ def law_cmd(as_of: AsOf = None, lang: Lang = "en") -> None:
             pid = "uk:" + ":".join(x for x in (art, part, point) if x)
             c = cite(pid, law)
             t.add_row(c.text(lang), c.title(lang), category)
-        out.print(t)
+        _out().print(t)
         for url in version.source_urls:
-            out.print(f"  source: {url}", highlight=False)
+            _out().print(f"  source: {url}", highlight=False)
     rules = Table(title="events")
     rules.add_column("stages")
     rules.add_column("event")
@@ -328,20 +351,22 @@ def law_cmd(as_of: AsOf = None, lang: Lang = "en") -> None:
             rule.outcome,
             "; ".join(cite(r, law).text(lang) for r in rule.reasons),
         )
-    out.print(rules)
+    _out().print(rules)
     facts = view.unconfirmed
     if facts:
-        out.print(f"[bold]{_('Unconfirmed facts')}[/]")
+        _out().print(f"[bold]{_('Unconfirmed facts')}[/]")
         for f in facts:
-            out.print(f"  [yellow]{f.id}[/]: {pick(f)}", highlight=False)
+            _out().print(f"  [yellow]{f.id}[/]: {pick(f)}", highlight=False)
     for inst in view.instruments:
         for url in inst.source_urls:
-            out.print(f"  {inst.id}: {url}", highlight=False)
+            _out().print(f"  {inst.id}: {url}", highlight=False)
 
 
 @app.command("timeline")
 def timeline_cmd(lang: Lang = "en") -> None:
     """Every version of every instrument on one time line."""
+    from rich.table import Table
+
     from warexempt.explain.i18n import gettext
 
     law = _law()
@@ -359,7 +384,7 @@ def timeline_cmd(lang: Lang = "en") -> None:
         if not inst.in_force.confirmed or not inst.confirmed:
             flags.append("unconfirmed")
         table.add_row(span, inst.id, inst.title.ru if lang == "ru" else inst.title.en, ", ".join(flags))
-    out.print(table)
+    _out().print(table)
 
 
 DEMO = [
@@ -397,16 +422,18 @@ DEMO = [
 @app.command("demo")
 def demo_cmd(lang: Lang = "en") -> None:
     """A short tour: four cases, their answers with citations, and what could happen next."""
+    from rich.table import Table
+
     from warexempt.explain.citations import cite
     from warexempt.facade import check, what_if
     from warexempt.rules.case import Case
 
     law = _law()
     for title, charges, stage, events, as_of in DEMO:
-        out.rule(title)
+        _out().rule(title)
         case = Case.parse({"charges": charges, "stage": stage, "events": [_event(e) for e in events], "as_of": as_of})
         _show(check(case, law=law), lang)
-    out.rule("What happens next? (trial-stage defendant, contract signed, no petition yet)")
+    _out().rule("What happens next? (trial-stage defendant, contract signed, no petition yet)")
     case = Case.parse(
         {
             "charges": ["228:2"],
@@ -422,8 +449,8 @@ def demo_cmd(lang: Lang = "en") -> None:
     table.add_column("reasons")
     for b in branches:
         table.add_row(b.label, b.outcome, "; ".join(cite(r, law).text(lang) for r in b.reasons))
-    out.print(table)
-    out.print(
+    _out().print(table)
+    _out().print(
         "Try: warexempt check --charge 158:3:в --stage trial --event 2024-10-20:contract_signed "
         "--event 2024-11-01:command_petition --as-of 2025-06-01 --lang ru --what-if",
         highlight=False,
@@ -438,7 +465,7 @@ def main() -> None:
     try:
         app()
     except LawDataError as exc:
-        err.print(f"[bold red]law data error:[/] {exc}")
+        _err().print(f"[bold red]law data error:[/] {exc}")
         code = 2
     except SystemExit as exc:
         code = exc.code
