@@ -105,3 +105,42 @@ def test_an_offence_date_column_applies_the_offence_date_gate_as_the_single_chec
         )
         assert got[case_id] == single.outcome
     assert got == {"early": "suspended", "late": "not_covered"}
+
+
+def test_a_parquet_file_is_checked_as_the_same_csv_is(tmp_path):
+    """Parquet is scanned and its bad rows read again to be described: same decisions, same errors as CSV."""
+    body = (
+        ",158:1,pre_trial,2024-05-02,,,,,\n"
+        "B, 158:1 , trial ,2024-11-05,2024-11-25,,,,\n"
+        "C,158:1,court,2024-11-05,,,,,\n"
+        "D,999:1,trial,2024-11-05,2024-11-25,,2025-01-10,wounded,\n"
+        "E,158:1,sentenced,2024-04-01,,2024-12-01,,,2024-10-01\n"
+        "B,228:2,trial,2024-11-05,2024-11-20,,2025-02-01, health,\n"
+        "F,158:3:в;228:2,trial,2024-11-05,2024-11-20,,2025-02-01,health,\n"
+    )
+    csv_result, csv_got = _run(tmp_path, body)
+    frame = pl.read_csv((HEADER + body).encode(), infer_schema=False)
+    frame.write_parquet(tmp_path / "in.parquet")
+    pq_result = run_bulk(tmp_path / "in.parquet", tables(LAW), dt.date(2025, 6, 1), tmp_path / "pq.parquet")
+    pq_got = pl.read_parquet(tmp_path / "pq.parquet")
+    assert pq_result.errors.equals(csv_result.errors)
+    assert pq_got.cast({c: pl.String for c in ("outcome", "reasons")}).equals(
+        csv_got.cast({c: pl.String for c in ("outcome", "reasons")})
+    )
+    assert pq_got["case_id"].to_list() == ["F"]
+    assert set(pq_result.errors["column"]) == {"case_id", "stage", "charges", "discharge_ground", "award_date"}
+
+
+def test_a_parquet_file_whose_data_is_damaged_stops_with_one_message(tmp_path):
+    from warexempt.population.bulk import BulkFileError
+
+    src = tmp_path / "in.parquet"
+    rows = [f"C{i},158:1,trial,2024-11-05,2024-11-25,,,," for i in range(2000)]
+    pl.read_csv((HEADER + "\n".join(rows)).encode(), infer_schema=False).write_parquet(src, compression="uncompressed")
+    data = bytearray(src.read_bytes())
+    for i in range(200, len(data) // 2, 97):  # the data pages; the footer (schema) stays readable
+        data[i] ^= 0x5A
+    src.write_bytes(bytes(data))
+    with pytest.raises(BulkFileError, match="cannot be read as parquet"):
+        run_bulk(src, tables(LAW), dt.date(2025, 6, 1), tmp_path / "out.parquet")
+    assert not (tmp_path / "out.parquet").exists()
