@@ -10,9 +10,11 @@ The steps follow RULES.md:
    in force on *their* dates (§1, §4).
 The law's tables are flat arrays (``rules.tables``): each step is a ``gather`` on a small integer key, never a join.
 Steps 2-3 depend only on (stage, segment, charge set), so they are judged once per such *situation* on a small frame;
-every output but the dates depends only on an *answer key* (the situation of a refusal, or status × stage-segment ×
-rule × event), so the answers are built once per key, with the same expressions, and each row gathers its own. The
-texts of the answers are categorical columns that a million rows share.
+step 4 depends only on an *event key* (stage and segment, the first terminal event's kind and segment, the death's
+segment, whether the case was activated), so it is judged once per possible key. Every output but the dates is then
+one *answer* (the situation's refusal, the offence-date gate's, or the event key's): the answers are built once, with
+the same expressions, and each row computes its keys and gathers its answer. The texts of the answers are categorical
+columns that a million rows share.
 """
 
 from __future__ import annotations
@@ -373,7 +375,7 @@ def _event_answers(t: LawTables) -> pl.Series:
     n_routes_at, n_rule, n_kind_post = _post_dims(t)
     after = (status - Status.GATE_OFFENCE).cast(pl.UInt32)
     post = ((after * n_routes_at + pl.col("_i_route")) * n_rule + (rule + 1).fill_null(0)) * n_kind_post + kind
-    t.event_answers = frame.select(post.cast(pl.UInt32))["_status"].rename("event_answer")
+    t.event_answers = frame.select(post.cast(pl.UInt32).alias("event_answer")).to_series()
     return t.event_answers
 
 
