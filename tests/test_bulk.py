@@ -144,3 +144,18 @@ def test_a_parquet_file_whose_data_is_damaged_stops_with_one_message(tmp_path):
     with pytest.raises(BulkFileError, match="cannot be read as parquet"):
         run_bulk(src, tables(LAW), dt.date(2025, 6, 1), tmp_path / "out.parquet")
     assert not (tmp_path / "out.parquet").exists()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize(
+    "body", ["", "A,999,trial,2024-01-01,,,,,\nB,,trial,2024-01-01,,,,,\n"], ids=["empty", "all-bad"]
+)
+def test_a_file_with_no_good_row_gives_an_empty_decisions_file(tmp_path, suffix, body):
+    src = tmp_path / f"in{suffix}"
+    frame = pl.read_csv((HEADER + body).encode(), infer_schema=False)
+    frame.write_csv(src) if suffix == ".csv" else frame.write_parquet(src)
+    result = run_bulk(src, tables(LAW), dt.date(2025, 6, 1), tmp_path / "out.parquet")
+    got = pl.read_parquet(tmp_path / "out.parquet")
+    assert got.height == 0 and got.columns == OUTPUT_COLUMNS
+    assert result.decided == 0 and result.rows == frame.height
+    assert result.errors["row"].to_list() == list(range(1, frame.height + 1))

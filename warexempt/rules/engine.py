@@ -398,7 +398,7 @@ class Situations:
 def _situations(t: LawTables, sets: ChargeSets) -> Situations:
     """RULES.md §2-§3 (coverage, exclusion lists, the gravity gate) judged once per (stage, segment, charge set):
     they depend on nothing else, and a file holds a few thousand such situations for millions of rows."""
-    n_sets, n_versions, n_routes = max(len(sets.keys), 1), len(t.list_versions), t.n_routes
+    n_sets, n_versions, n_routes = len(sets.keys), len(t.list_versions), t.n_routes
     i_pre = pl.int_range(0, len(t.stages) * t.nseg * n_sets, dtype=pl.UInt32)
     frame = (
         pl.select(_i_pre=i_pre)
