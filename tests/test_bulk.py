@@ -159,3 +159,20 @@ def test_a_file_with_no_good_row_gives_an_empty_decisions_file(tmp_path, suffix,
     assert got.height == 0 and got.columns == OUTPUT_COLUMNS
     assert result.decided == 0 and result.rows == frame.height
     assert result.errors["row"].to_list() == list(range(1, frame.height + 1))
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_a_spreadsheet_csv_with_semicolons_or_tabs_reads_as_the_comma_one(tmp_path, sep):
+    """A spreadsheet saved as CSV in a Russian locale separates fields with ';' and quotes the charges field."""
+    rows = [["A", "158:3:в;228:2", "trial", "2024-11-05", "2024-11-25"], ["B", "275", "trial", "2024-11-05", ""]]
+    header = ["case_id", "charges", "stage", "contract_date", "petition_date"]
+
+    def text(s: str) -> str:
+        return "\n".join(s.join(f'"{v}"' if s in v else v for v in r) for r in [header, *rows]) + "\n"
+
+    (tmp_path / "comma.csv").write_text(text(","), encoding="utf-8")
+    (tmp_path / "other.csv").write_text(text(sep), encoding="utf-8")
+    for name in ("comma", "other"):
+        run_bulk(tmp_path / f"{name}.csv", tables(LAW), dt.date(2025, 6, 1), tmp_path / f"{name}.parquet")
+    comma, other = (pl.read_parquet(tmp_path / f"{n}.parquet").cast({pl.Enum: pl.String}) for n in ("comma", "other"))
+    assert other.equals(comma) and other["outcome"].to_list() == ["suspended", "not_covered"]

@@ -33,13 +33,13 @@ def read_cases(path: Path) -> pl.LazyFrame:
             source = pl.scan_parquet(path)
             columns = source.collect_schema().names()
         elif suffix in (".csv", ".txt"):
-            _sniff(path)
-            header = pl.scan_csv(path, infer_schema=False).collect_schema().names()
+            sep = _sniff(path)
+            header = pl.scan_csv(path, separator=sep, infer_schema=False).collect_schema().names()
             try:  # the fast path: a clean file parses its dates while it is read
                 dates = {c: pl.Date for c in EVERY_DATE if c in header}
-                df = pl.read_csv(path, infer_schema=False, schema_overrides=dates)
+                df = pl.read_csv(path, separator=sep, infer_schema=False, schema_overrides=dates)
             except pl.exceptions.PolarsError:
-                df = pl.read_csv(path, infer_schema=False)
+                df = pl.read_csv(path, separator=sep, infer_schema=False)
             source, columns = df.lazy(), df.columns
         else:
             raise BulkFileError(f"{path}: expected a .csv or .parquet file")
@@ -61,8 +61,12 @@ def unreadable(path: Path, exc: Exception) -> BulkFileError:
     return BulkFileError(f"{path}: cannot be read as {kind}: {exc}")
 
 
-def _sniff(path: Path) -> None:
-    """Stop at once on a file that is not UTF-8 text (binary, cp1251)."""
+def _sniff(path: Path) -> str:
+    """Stop at once on a file that is not UTF-8 text (binary, cp1251); return the file's field separator.
+
+    A comma unless the header line has none but has semicolons or tabs: a spreadsheet saved as CSV in a Russian
+    locale separates fields with ``;`` (and then quotes a ``charges`` field that holds several codes).
+    """
     with path.open("rb") as fh:
         head = fh.read(1 << 16)
     if b"\x00" in head:
@@ -75,3 +79,9 @@ def _sniff(path: Path) -> None:
                 f"{path}: the file is not UTF-8 text (byte {exc.start}: perhaps cp1251/Windows-1251); "
                 "save it as UTF-8 and try again"
             ) from None
+    first = head.split(b"\n", 1)[0]
+    if b"," not in first:
+        for sep in (b";", b"\t"):
+            if sep in first:
+                return sep.decode()
+    return ","
