@@ -69,11 +69,11 @@ def _prepare(source: pl.LazyFrame, t: LawTables) -> Prepared:
     if flagged.any():
         suspect = rp.suspects(flagged)
         stray = [strays(suspect["stage"], rp.stages), strays(suspect["discharge_ground"], rp.grounds)]
-        if any(stray):  # stray spaces around a word: read the file again, those values mapped too
+        if any(stray):  # stray spaces around a word: those values mapped too
             parsing = rp.parsing(*stray)
-            rows = rp.run(parsing)
+            rows = rp.mend(rows, suspect, parsing)
             flagged = flag(rows, sets, duplicates)
-            suspect = rp.suspects(flagged) if flagged.any() else suspect.clear()
+            suspect = suspect.filter(pl.col("_row").is_in((flagged.arg_true() + 1).cast(pl.UInt32).implode()))
         if suspect.height:
             suspect = suspect.with_columns(*parsing, charges=rp.codes)
             errors = describe(suspect, rp.checks + file_checks(duplicates, sets), sets)

@@ -220,10 +220,24 @@ class RowPass:
                 "_stage",
                 "_ground",
                 *[f"_{c}" for c in EVERY_DATE if c in self.given],
-                _bad=pl.any_horizontal([e.fill_null(False) for _, e, _, _ in self.checks]),
+                _bad=self.bad,
             )
             .collect(engine="streaming")
         )
+
+    @property
+    def bad(self) -> pl.Expr:
+        return pl.any_horizontal([e.fill_null(False) for _, e, _, _ in self.checks])
+
+    def mend(self, rows: pl.DataFrame, suspect: pl.DataFrame, parsing: list[pl.Expr]) -> pl.DataFrame:
+        """``rows`` with the suspect rows parsed and checked again with ``parsing`` (stray values mapped).
+
+        Only they can change: every other row's stage and ground are already exact words. So a file with stray
+        spaces is not read a second time.
+        """
+        fixed = suspect.lazy().with_columns(*parsing).select("_row", "_stage", "_ground", _bad=self.bad).collect()
+        at = fixed["_row"].cast(pl.Int64) - 1
+        return rows.with_columns(rows[c].scatter(at, fixed[c]) for c in ("_stage", "_ground", "_bad"))
 
     def suspects(self, flagged: pl.Series) -> pl.DataFrame:
         """The flagged rows read again as they are in the file, with their row numbers (``_row``, from 1)."""
