@@ -234,9 +234,7 @@ def _answers(t: LawTables, sets: ChargeSets, pre: Situations) -> pl.DataFrame:
     every (status after the gates, stage and segment, rule, event). Columns: outcome (index into the vocabulary's
     outcomes), eligible, cleared, reasons and flags (indices into the answer texts), event (index into event keys),
     and the ``Status`` and event rule behind it (for ``explain``)."""
-    post = t.post_answers
-    if post is None:
-        post = t.post_answers = _post_answers(t)
+    post = _post_answers(t)
     refused = pl.DataFrame(
         {"status": pre.status, "reasons": pre.reasons, "flags": pre.flags},
     ).select(
@@ -257,9 +255,19 @@ def _post_dims(t: LawTables) -> tuple[int, int, int]:
     return len(t.stages) * t.nseg, t.n_rules + 1, len(t.event_keys) + 1
 
 
+def law_answers(t: LawTables) -> LawTables:
+    """``t`` with the answers that depend on the law alone built (``_post_answers``, ``_event_answers``), as
+    ``bundled_tables`` caches them: a run then only judges its own charge sets."""
+    _post_answers(t)
+    _event_answers(t)
+    return t
+
+
 def _post_answers(t: LawTables) -> pl.DataFrame:
     """The answers after the gates (``GATE_OFFENCE`` … ``DEATH``) for every (stage and segment, rule, event): the law's
     own texts, the same for every file, so computed once per ``LawTables``."""
+    if t.post_answers is not None:
+        return t.post_answers
     n_routes_at, n_rule, n_kind = _post_dims(t)
     size = (Status.DEATH - Status.GATE_OFFENCE + 1) * n_routes_at * n_rule * n_kind
     key = pl.int_range(0, size, dtype=pl.UInt32)
@@ -298,7 +306,7 @@ def _post_answers(t: LawTables) -> pl.DataFrame:
         t, pl.when(terminal).then(FLAGS_RULE).otherwise(FLAGS_ROUTE), pl.when(terminal).then(rule + 1).otherwise(0)
     )
     frame = frame.with_columns(_i_outcome=outcome[1], _i_reasons=reasons[1], _i_flags=flags)
-    return frame.select(
+    t.post_answers = frame.select(
         status=status,
         outcome=_at(outcome[0], pl.col("_i_outcome")),
         eligible=_at(outcome[0], pl.col("_i_outcome")) != t.outcomes.index("not_covered"),
@@ -308,6 +316,7 @@ def _post_answers(t: LawTables) -> pl.DataFrame:
         event=pl.when(status == Status.TERMINAL).then("_t_kind").when(status == Status.DEATH).then(t.key("died")),
         rule=rule,
     )
+    return t.post_answers
 
 
 def _offence_stride(t: LawTables) -> int:

@@ -170,8 +170,9 @@ def bundled_tables() -> LawTables:
     except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         pass
     from warexempt.law.catalog import bundled_law
+    from warexempt.rules.engine import law_answers
 
-    compiled = tables(bundled_law())
+    compiled = law_answers(tables(bundled_law()))
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("wb", dir=folder, suffix=".partial", delete=False) as tmp:
