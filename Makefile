@@ -21,7 +21,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check warexempt tests benchmarks
 
 typecheck: $(STAMP)
-	$(BIN)/mypy warexempt
+	$(BIN)/mypy warexempt tests benchmarks
 
 unit: $(STAMP)
 	$(BIN)/pytest -n 2

@@ -47,7 +47,7 @@ def test_every_message_has_a_russian_translation():
     found = {m[2] for m in extract_from_dir(ROOT / "warexempt", method_map=[("**.py", "python")])}
     with (ROOT / "warexempt/locale/ru/LC_MESSAGES/warexempt.po").open("rb") as fh:
         catalog = read_po(fh, locale="ru")
-    missing = [m for m in found if not (catalog.get(m) and catalog.get(m).string)]
+    missing = [m for m in found if not ((entry := catalog.get(m)) and entry.string)]
     assert found and missing == []
 
 

@@ -8,7 +8,8 @@ import textwrap
 import pytest
 
 import warexempt
-from warexempt.law.catalog import LawDataError, load_law
+from warexempt.law.catalog import load_law
+from warexempt.law.errors import LawDataError
 
 
 def test_as_of_routes_follow_the_instruments(law):
@@ -18,7 +19,8 @@ def test_as_of_routes_follow_the_instruments(law):
     assert law.as_of(dt.date(2024, 10, 12)).routes["trial"] is None
     trial = law.as_of(dt.date(2024, 10, 13)).routes["trial"]
     assert trial is not None and trial.reasons == ["uk:78.1:1", "upk:238:1:5"]
-    assert warexempt.law.as_of("2025-01-01").routes["sentenced"].reasons == ["uk:80.2:1"]
+    sentenced = warexempt.law.as_of("2025-01-01").routes["sentenced"]
+    assert sentenced is not None and sentenced.reasons == ["uk:80.2:1"]
 
 
 def test_unconfirmed_facts_listed_by_day(law):

@@ -49,7 +49,7 @@ def cases(draw, charges=st.lists(st.sampled_from(CODES), min_size=1, max_size=3,
 COLUMNS = ["eligible", "outcome", "record_cleared", "reasons", "unconfirmed"]
 
 
-def answers(frame: pl.DataFrame) -> list[tuple]:
+def answers(frame: pl.DataFrame) -> list[tuple[object, ...]]:
     return [
         tuple(r[c] if not isinstance(r[c], list) else tuple(r[c]) for c in COLUMNS)
         for r in evaluate(frame, law=LAW).iter_rows(named=True)

@@ -123,40 +123,47 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
         missing.append(pl.lit(None, pl.String).alias("discharge_ground"))
     nseg = t.nseg
     pre = _situations(t, sets)
-    day = pl.col("as_of").fill_null(as_of)
+    as_of_date = pl.col("as_of").fill_null(as_of)
     df = cases.with_columns(missing).with_columns(
-        # §1: what happened after the day asked about has not happened yet
-        [pl.when(pl.col(c) <= day).then(pl.col(c)).alias(c) for c in EVENT_DATES],
+        # §1: what happened after the day asked about has not happened yet. From here on dates are day numbers
+        # (``Date``'s own), NO_DAY for "did not happen": arithmetic on them needs no null masks.
+        [
+            pl.when(pl.col(c) <= as_of_date).then(pl.col(c).to_physical()).otherwise(NO_DAY).alias(f"_{c}")
+            for c in EVENT_DATES
+        ],
         _s=_number(schema.get("stage"), "stage", t.stages),
         _c=pl.col("charges").to_physical().cast(pl.UInt32),
-        _as_of=day,
+        _as_of=as_of_date.to_physical(),
     )
     stage = pl.col("_s")
+    entry, petition = pl.col("_entry_date"), pl.col("_petition_date")
     df = df.with_columns(
-        decisive_date=pl.when(_one_of(stage, [t.stages.index(s) for s in t.by_petition]))
-        .then(pl.coalesce("petition_date", "_as_of"))
-        .otherwise(pl.coalesce("entry_date", "_as_of")),
-        activation=pl.when(_one_of(stage, [t.stages.index(s) for s in t.act_petition]))
-        .then("petition_date")
-        .otherwise("entry_date"),
-        _g=pl.when(pl.col("discharge_date").is_not_null()).then(
+        # the first petition (or the entry, for convicts), else the day asked about: no event is later than it
+        _decisive=pl.min_horizontal(
+            pl.when(_one_of(stage, [t.stages.index(s) for s in t.by_petition])).then(petition).otherwise(entry),
+            "_as_of",
+        ),
+        _activation=pl.when(_one_of(stage, [t.stages.index(s) for s in t.act_petition]))
+        .then(petition)
+        .otherwise(entry),
+        _g=pl.when(pl.col("_discharge_date") != NO_DAY).then(
             _number(schema.get("discharge_ground"), "discharge_ground", t.grounds)
         ),
     )
-    a = pl.col("activation")
+    a = pl.col("_activation")
     df = df.with_columns(
-        _dd=day_index(t, pl.col("decisive_date")),
-        _dd_death=day_index(t, pl.col("death_date")),
-        # §4: an award, discharge or resumption counts from the activation on; as day numbers, NO_DAY for none
+        _dd=day_index(t, pl.col("_decisive")),
+        _dd_death=day_index(t, pl.col("_death_date")),
+        # §4: an award, discharge or resumption counts from the activation on (none without an activation)
         **{
-            f"_ok{i}": pl.when(pl.col(c) >= a).then(pl.col(c).to_physical()).otherwise(NO_DAY)
+            f"_ok{i}": pl.when(pl.col(f"_{c}") >= a).then(f"_{c}").otherwise(NO_DAY)
             for i, c in enumerate(TERMINAL_DATES)
         },
     )
     ok = [pl.col(f"_ok{i}") for i in range(len(TERMINAL_DATES))]
     df = df.with_columns(
         _seg=_at(t.segment_of_day, pl.col("_dd")),
-        _d_seg=_at(t.segment_of_day, pl.col("_dd_death")),
+        _d_seg=pl.when(pl.col("_death_date") != NO_DAY).then(_at(t.segment_of_day, pl.col("_dd_death"))),
         _t_day=pl.min_horizontal(ok),
     )
     t_day = pl.col("_t_day")
@@ -178,9 +185,7 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
     df = df.with_columns(_i_route=stage * nseg + pl.col("_seg"), _t_seg=_at(t.segment_of_day, pl.col("_dd_t")))
     df = df.with_columns(
         _i_pre=pl.col("_i_route") * pre.n_sets + pl.col("_c"),
-        _i_event=_event_key(
-            t, pl.col("_i_route"), pl.col("_t_kind"), pl.col("_t_seg"), pl.col("_d_seg"), pl.col("activation")
-        ),
+        _i_event=_event_key(t, pl.col("_i_route"), pl.col("_t_kind"), pl.col("_t_seg"), pl.col("_d_seg"), a != NO_DAY),
     )
     answers = _answers(t, sets, pre)
     events = _event_answers(t)
@@ -210,14 +215,15 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
         reasons=sets.reasons.column(answers["reasons"], at, lists),
         unconfirmed=t.flags.column(answers["flags"], at, lists),
         warnings=sets.warnings.column(sets.w_of, pl.col("_c"), lists),
-        decisive_date="decisive_date",
+        decisive_date=pl.col("_decisive").cast(pl.Date),
         decided_on=pl.when(status == Status.TERMINAL)
-        .then(pl.col("_t_day").cast(pl.Date))
+        .then("_t_day")
         .when(status == Status.DEATH)
-        .then("death_date")
+        .then("_death_date")
         .when(status == Status.ACTIVATED)
-        .then("activation")
-        .otherwise("decisive_date"),
+        .then("_activation")
+        .otherwise("_decisive")
+        .cast(pl.Date),
         status=status,
         route_key=_at(t.route_of, pl.col("_i_route")).cast(pl.Int32),
         list_key=_at(t.lv_of, pl.col("_i_route")).cast(pl.Int32),
@@ -333,7 +339,7 @@ def _event_dims(t: LawTables) -> tuple[int, int]:
 
 def _event_key(t: LawTables, i_route: pl.Expr, kind: pl.Expr, t_seg: pl.Expr, d_seg: pl.Expr, act: pl.Expr) -> pl.Expr:
     """A case's *event key*: stage and segment, the first award, discharge or resumption (its kind and the segment of
-    its date), the segment of the death's date, and whether the case was activated (contract or petition).
+    its date), the segment of the death's date, and whether the case was activated (``act``, contract or petition).
 
     Everything §4 decides about a case that passed the gates is a function of this key, so ``_event_answers``
     judges every possible key once (a few tens of thousands) and each row only computes its key.
@@ -342,7 +348,7 @@ def _event_key(t: LawTables, i_route: pl.Expr, kind: pl.Expr, t_seg: pl.Expr, d_
     key = i_route * n_kind + (kind + 1).fill_null(0)
     key = key * n_seg1 + (t_seg + 1).fill_null(0)
     key = key * n_seg1 + (d_seg + 1).fill_null(0)
-    return key * 2 + act.is_not_null().cast(pl.UInt32)
+    return key * 2 + act.cast(pl.UInt32)
 
 
 def _event_answers(t: LawTables) -> pl.Series:
