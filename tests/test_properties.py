@@ -106,3 +106,14 @@ def test_an_answer_on_a_day_depends_only_on_events_up_to_that_day(case, later):
     if not known or not any(e.kind in ("contract_signed", "called_up") for e in known):
         return
     assert answers(case_frame([trimmed], LAW)) == answers(case_frame([extended], LAW))
+
+
+@SETTINGS
+@given(st.lists(cases(), min_size=1, max_size=6))
+def test_a_frame_s_other_columns_never_change_an_answer(batch):
+    """Columns the engine does not read (even ones named like its outputs) are ignored, not mixed into the answer."""
+    frame = case_frame(batch, LAW)
+    noise = frame.with_columns(
+        outcome=pl.lit("released"), status=pl.lit(99), reasons=pl.lit("x"), _ans=pl.lit(0), eligible=pl.lit(True)
+    )
+    assert answers(noise) == answers(frame)

@@ -52,6 +52,7 @@ class Status(IntEnum):
 NO_DAY = 2**31 - 1  # "no such event" among day numbers: later than any date
 TERMINAL_DATES = ("award_date", "discharge_date", "resumed_date")  # §4: events that end a suspension, in that order
 EVENT_DATES = ("entry_date", "petition_date", "award_date", "discharge_date", "resumed_date", "death_date")
+INPUT_COLUMNS = ("case_id", "charges", "stage", *EVENT_DATES, "discharge_ground", "as_of", "offence_date")
 DECISION_SCHEMA: dict[str, pl.DataType] = {
     "case_id": pl.String(),
     "eligible": pl.Boolean(),
@@ -115,7 +116,8 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
     whose index is a column is many times faster than one whose index is still an expression.
     """
     schema = cases.collect_schema()
-    names = schema.names()
+    names = [c for c in INPUT_COLUMNS if c in schema]  # a frame's other columns are not the engine's business
+    cases = cases.select(names)
     # without offence dates the offence-date gate cannot refuse anyone: it is left out of the query
     offences = "offence_date" in names
     missing = [pl.lit(None, pl.Date).alias(c) for c in (*EVENT_DATES, "as_of") if c not in names]
@@ -204,16 +206,26 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
     if offence is not None:
         chain = chain.when(offence).then(pl.col("_i_route") * _offence_stride(t) + pre.size)
     df = df.with_columns(_ans=chain.otherwise("_post"))
-    at = pl.col("_ans")
-    df = df.with_columns(_status=_at(answers["status"], at))
-    status = pl.col("_status")
+    # each row gathers its whole answer at once (one struct), the texts already resolved
+    shown = answers.select(
+        "status",
+        eligible="eligible",
+        outcome=pl.Series(t.outcomes, dtype=pl.Enum(t.outcomes)).gather(answers["outcome"]),
+        record_cleared="cleared",
+        reasons=sets.reasons.resolve(answers["reasons"], lists),
+        unconfirmed=t.flags.resolve(answers["flags"], lists),
+        rule_key=pl.col("rule").cast(pl.Int32),
+        deciding_event=pl.Series(t.event_keys, dtype=t.event_enum).gather(answers["event"]),
+    )
+    df = df.with_columns(_answer=_at(shown.to_struct(), pl.col("_ans"))).unnest("_answer")
+    status = pl.col("status")
     out = df.select(
         pl.col("case_id").cast(pl.String),
-        eligible=_at(answers["eligible"], at),
-        outcome=_at(pl.Series(t.outcomes, dtype=pl.Enum(t.outcomes)).gather(answers["outcome"]), at),
-        record_cleared=_at(answers["cleared"], at),
-        reasons=sets.reasons.column(answers["reasons"], at, lists),
-        unconfirmed=t.flags.column(answers["flags"], at, lists),
+        "eligible",
+        "outcome",
+        "record_cleared",
+        "reasons",
+        "unconfirmed",
         warnings=sets.warnings.column(sets.w_of, pl.col("_c"), lists),
         decisive_date=pl.col("_decisive").cast(pl.Date),
         decided_on=pl.when(status == Status.TERMINAL)
@@ -227,8 +239,8 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
         status=status,
         route_key=_at(t.route_of, pl.col("_i_route")).cast(pl.Int32),
         list_key=_at(t.lv_of, pl.col("_i_route")).cast(pl.Int32),
-        rule_key=_at(answers["rule"], at).cast(pl.Int32),
-        deciding_event=_at(pl.Series(t.event_keys, dtype=t.event_enum).gather(answers["event"]), at),
+        rule_key="rule_key",
+        deciding_event="deciding_event",
     )
     if lists:
         return out.select([pl.col(c).cast(t) for c, t in DECISION_SCHEMA.items()])

@@ -54,15 +54,19 @@ class Texts:
         other.index, other.lists = dict(self.index), list(self.lists)
         return other
 
-    def column(self, table: pl.Series, index: pl.Expr, as_lists: bool) -> pl.Expr:
-        """The texts ``table[index]`` points to: a ``List(String)`` column, or one categorical ``;``-joined text per
-        row. The small table is resolved to texts first, so each row costs a single gather on an index column."""
+    def resolve(self, table: pl.Series, as_lists: bool) -> pl.Series:
+        """The texts ``table`` points to: lists of strings, or one enum ``;``-joined text each."""
         if as_lists:
             texts = pl.Series(self.lists, dtype=pl.List(pl.String))
         else:
             joined = [";".join(x) for x in self.lists]
             texts = pl.Series(joined, dtype=pl.Enum(joined))
-        return pl.lit(texts.gather(table)).gather(index)
+        return texts.gather(table)
+
+    def column(self, table: pl.Series, index: pl.Expr, as_lists: bool) -> pl.Expr:
+        """The texts ``table[index]`` points to, per row. The small table is resolved to texts first, so each row
+        costs a single gather on an index column."""
+        return pl.lit(self.resolve(table, as_lists)).gather(index)
 
 
 def u32(values: Sequence[int | None]) -> pl.Series:
