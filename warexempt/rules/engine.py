@@ -163,31 +163,35 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
         },
     )
     ok = [pl.col(f"_ok{i}") for i in range(len(TERMINAL_DATES))]
+    # the parts of the event key (``_event_key``) as they go into it: a kind or a segment plus one, 0 for none
+    segment1 = t.segment_of_day + 1
     df = df.with_columns(
         _seg=_at(t.segment_of_day, pl.col("_dd")),
-        _d_seg=pl.when(pl.col("_death_date") != NO_DAY).then(_at(t.segment_of_day, pl.col("_dd_death"))),
+        _d_seg1=pl.when(pl.col("_death_date") != NO_DAY).then(_at(segment1, pl.col("_dd_death"))).otherwise(0),
         _t_day=pl.min_horizontal(ok),
     )
     t_day = pl.col("_t_day")
     df = df.with_columns(
         # (no terminal event: NO_DAY falls in the last segment, which no answer reads without an event kind)
         _dd_t=day_index(t, t_day),
-        # the first of them (its kind, the ground of a discharge included)
-        _t_kind=pl.when(t_day == NO_DAY)
-        .then(None)
+        # the first of them (its kind, the ground of a discharge included; none without a known ground)
+        _t_kind1=pl.when(t_day == NO_DAY)
+        .then(0)
         .when(ok[0] == t_day)
-        .then(pl.lit(t.key("state_award"), pl.UInt32))
+        .then(pl.lit(t.key("state_award") + 1, pl.UInt32))
         .when(ok[1] == t_day)
-        .then(pl.col("_g") + t.key(f"discharged:{t.grounds[0]}"))
-        .otherwise(pl.lit(t.key("resumed"), pl.UInt32)),
+        .then((pl.col("_g") + (t.key(f"discharged:{t.grounds[0]}") + 1)).fill_null(0))
+        .otherwise(pl.lit(t.key("resumed") + 1, pl.UInt32)),
     )
     # §2-§3: the stage and the segment of the decisive date give the route and the list version; with the charge
     # set they give the situation, judged once per distinct (stage, segment, set) by ``_situations``. §4: the events
     # give the event key, judged once per possible key by ``_event_answers``.
-    df = df.with_columns(_i_route=stage * nseg + pl.col("_seg"), _t_seg=_at(t.segment_of_day, pl.col("_dd_t")))
+    df = df.with_columns(_i_route=stage * nseg + pl.col("_seg"), _t_seg1=_at(segment1, pl.col("_dd_t")))
     df = df.with_columns(
         _i_pre=pl.col("_i_route") * pre.n_sets + pl.col("_c"),
-        _i_event=_event_key(t, pl.col("_i_route"), pl.col("_t_kind"), pl.col("_t_seg"), pl.col("_d_seg"), a != NO_DAY),
+        _i_event=_event_key(
+            t, pl.col("_i_route"), pl.col("_t_kind1"), pl.col("_t_seg1"), pl.col("_d_seg1"), a != NO_DAY
+        ),
     )
     answers = _answers(t, sets, pre)
     events = _event_answers(t)
@@ -349,18 +353,18 @@ def _event_dims(t: LawTables) -> tuple[int, int]:
     return len(t.event_keys) + 1, t.nseg + 1
 
 
-def _event_key(t: LawTables, i_route: pl.Expr, kind: pl.Expr, t_seg: pl.Expr, d_seg: pl.Expr, act: pl.Expr) -> pl.Expr:
+def _event_key(
+    t: LawTables, i_route: pl.Expr, kind1: pl.Expr, t_seg1: pl.Expr, d_seg1: pl.Expr, act: pl.Expr
+) -> pl.Expr:
     """A case's *event key*: stage and segment, the first award, discharge or resumption (its kind and the segment of
     its date), the segment of the death's date, and whether the case was activated (``act``, contract or petition).
+    A kind or segment comes as its number plus one, 0 for none.
 
     Everything §4 decides about a case that passed the gates is a function of this key, so ``_event_answers``
     judges every possible key once (a few tens of thousands) and each row only computes its key.
     """
     n_kind, n_seg1 = _event_dims(t)
-    key = i_route * n_kind + (kind + 1).fill_null(0)
-    key = key * n_seg1 + (t_seg + 1).fill_null(0)
-    key = key * n_seg1 + (d_seg + 1).fill_null(0)
-    return key * 2 + act.cast(pl.UInt32)
+    return (((i_route * n_kind + kind1) * n_seg1 + t_seg1) * n_seg1 + d_seg1) * 2 + act.cast(pl.UInt32)
 
 
 def _event_answers(t: LawTables) -> pl.Series:
