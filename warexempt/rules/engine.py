@@ -125,8 +125,73 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
         missing.append(pl.lit(None, pl.String).alias("discharge_ground"))
     nseg = t.nseg
     pre = _situations(t, sets)
+    df = _event_days(cases.with_columns(missing), t, schema, as_of)
+    stage = pl.col("_s")
+    a = pl.col("_activation")
+    # §2-§3: the stage and the segment of the decisive date give the route and the list version; with the charge
+    # set they give the situation, judged once per distinct (stage, segment, set) by ``_situations``. §4: the events
+    # give the event key, judged once per possible key by ``_event_answers``.
+    df = df.with_columns(_i_route=stage * nseg + pl.col("_seg"))
+    df = df.with_columns(
+        _i_pre=pl.col("_i_route") * pre.n_sets + pl.col("_c"),
+        _i_event=_event_key(
+            t, pl.col("_i_route"), pl.col("_t_kind1"), pl.col("_t_seg1"), pl.col("_d_seg1"), a != NO_DAY
+        ),
+    )
+    answers = _answers(t, sets, pre)
+    events = _event_answers(t)
+    offence = (
+        (pl.col("_before").is_not_null() & (pl.col("offence_date") >= pl.col("_before"))).fill_null(False)
+        if offences
+        else None
+    )
+    df = df.with_columns(
+        _pre=_at(pre.status, pl.col("_i_pre")),
+        _post=_at(events + pre.size, pl.col("_i_event")),
+        **({"_before": _at(t.route_offence_before, _at(t.route_of, pl.col("_i_route")))} if offences else {}),
+    )
+    # the answer: the situation's refusal, else the offence-date gate's, else the events'
+    chain: Any = pl.when(pl.col("_pre") != Status.ELIGIBLE).then("_i_pre")
+    if offence is not None:
+        chain = chain.when(offence).then(pl.col("_i_route") * _offence_stride(t) + pre.size)
+    df = df.with_columns(_ans=chain.otherwise("_post"))
+    # each row gathers its whole answer at once (one struct), the texts already resolved
+    df = df.with_columns(_answer=_at(_shown(t, sets, answers, lists), pl.col("_ans"))).unnest("_answer")
+    status = pl.col("status")
+    out = df.select(
+        pl.col("case_id").cast(pl.String),
+        "eligible",
+        "outcome",
+        "record_cleared",
+        "reasons",
+        "unconfirmed",
+        warnings=sets.warnings.column(sets.w_of, pl.col("_c"), lists),
+        decisive_date=pl.col("_decisive").cast(pl.Date),
+        decided_on=pl.when(status == Status.TERMINAL)
+        .then("_t_day")
+        .when(status == Status.DEATH)
+        .then("_death_date")
+        .when(status == Status.ACTIVATED)
+        .then("_activation")
+        .otherwise("_decisive")
+        .cast(pl.Date),
+        status=status,
+        route_key=_at(t.route_of, pl.col("_i_route")).cast(pl.Int32),
+        list_key=_at(t.lv_of, pl.col("_i_route")).cast(pl.Int32),
+        rule_key="rule_key",
+        deciding_event="deciding_event",
+    )
+    if lists:
+        return out.select([pl.col(c).cast(t) for c, t in DECISION_SCHEMA.items()])
+    return out.select(list(DECISION_SCHEMA))
+
+
+def _event_days(cases: pl.LazyFrame, t: LawTables, schema: pl.Schema, as_of: dt.date) -> pl.LazyFrame:
+    """Per row (RULES.md §1, §4): the event dates as day numbers cut at the day asked about, the decisive day and the
+    activation, the first award, discharge or resumption after it (its day and kind), and the segments of the
+    decisive, terminal and death days, ready for the keys. Also ``_s`` (stage) and ``_c`` (charge set)."""
     as_of_date = pl.col("as_of").fill_null(as_of)
-    df = cases.with_columns(missing).with_columns(
+    df = cases.with_columns(
         # §1: what happened after the day asked about has not happened yet. From here on dates are day numbers
         # (``Date``'s own), NO_DAY for "did not happen": arithmetic on them needs no null masks.
         [
@@ -183,35 +248,12 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
         .then((pl.col("_g") + (t.key(f"discharged:{t.grounds[0]}") + 1)).fill_null(0))
         .otherwise(pl.lit(t.key("resumed") + 1, pl.UInt32)),
     )
-    # §2-§3: the stage and the segment of the decisive date give the route and the list version; with the charge
-    # set they give the situation, judged once per distinct (stage, segment, set) by ``_situations``. §4: the events
-    # give the event key, judged once per possible key by ``_event_answers``.
-    df = df.with_columns(_i_route=stage * nseg + pl.col("_seg"), _t_seg1=_at(segment1, pl.col("_dd_t")))
-    df = df.with_columns(
-        _i_pre=pl.col("_i_route") * pre.n_sets + pl.col("_c"),
-        _i_event=_event_key(
-            t, pl.col("_i_route"), pl.col("_t_kind1"), pl.col("_t_seg1"), pl.col("_d_seg1"), a != NO_DAY
-        ),
-    )
-    answers = _answers(t, sets, pre)
-    events = _event_answers(t)
-    offence = (
-        (pl.col("_before").is_not_null() & (pl.col("offence_date") >= pl.col("_before"))).fill_null(False)
-        if offences
-        else None
-    )
-    df = df.with_columns(
-        _pre=_at(pre.status, pl.col("_i_pre")),
-        _post=_at(events + pre.size, pl.col("_i_event")),
-        **({"_before": _at(t.route_offence_before, _at(t.route_of, pl.col("_i_route")))} if offences else {}),
-    )
-    # the answer: the situation's refusal, else the offence-date gate's, else the events'
-    chain: Any = pl.when(pl.col("_pre") != Status.ELIGIBLE).then("_i_pre")
-    if offence is not None:
-        chain = chain.when(offence).then(pl.col("_i_route") * _offence_stride(t) + pre.size)
-    df = df.with_columns(_ans=chain.otherwise("_post"))
-    # each row gathers its whole answer at once (one struct), the texts already resolved
-    shown = answers.select(
+    return df.with_columns(_t_seg1=_at(segment1, pl.col("_dd_t")))
+
+
+def _shown(t: LawTables, sets: ChargeSets, answers: pl.DataFrame, lists: bool) -> pl.Series:
+    """The answers (``_answers``) as a row of the decision shows them: one struct per answer key."""
+    return answers.select(
         "status",
         eligible="eligible",
         outcome=pl.Series(t.outcomes, dtype=pl.Enum(t.outcomes)).gather(answers["outcome"]),
@@ -220,35 +262,7 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
         unconfirmed=t.flags.resolve(answers["flags"], lists),
         rule_key=pl.col("rule").cast(pl.Int32),
         deciding_event=pl.Series(t.event_keys, dtype=t.event_enum).gather(answers["event"]),
-    )
-    df = df.with_columns(_answer=_at(shown.to_struct(), pl.col("_ans"))).unnest("_answer")
-    status = pl.col("status")
-    out = df.select(
-        pl.col("case_id").cast(pl.String),
-        "eligible",
-        "outcome",
-        "record_cleared",
-        "reasons",
-        "unconfirmed",
-        warnings=sets.warnings.column(sets.w_of, pl.col("_c"), lists),
-        decisive_date=pl.col("_decisive").cast(pl.Date),
-        decided_on=pl.when(status == Status.TERMINAL)
-        .then("_t_day")
-        .when(status == Status.DEATH)
-        .then("_death_date")
-        .when(status == Status.ACTIVATED)
-        .then("_activation")
-        .otherwise("_decisive")
-        .cast(pl.Date),
-        status=status,
-        route_key=_at(t.route_of, pl.col("_i_route")).cast(pl.Int32),
-        list_key=_at(t.lv_of, pl.col("_i_route")).cast(pl.Int32),
-        rule_key="rule_key",
-        deciding_event="deciding_event",
-    )
-    if lists:
-        return out.select([pl.col(c).cast(t) for c, t in DECISION_SCHEMA.items()])
-    return out.select(list(DECISION_SCHEMA))
+    ).to_struct()
 
 
 def _answers(t: LawTables, sets: ChargeSets, pre: Situations) -> pl.DataFrame:
