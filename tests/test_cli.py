@@ -67,59 +67,26 @@ def test_check_from_a_yaml_file(tmp_path):
     assert data["outcome"] == "not_covered" and data["reasons"] == ["uk:78.1:1", "uk:275"]
 
 
+THEFT_AT_TRIAL = ["check", "--charge", "158:1", "--stage", "trial"]
+
+
+def _events(*events: str) -> list[str]:
+    """``check`` of a theft at trial with these ``--event`` options."""
+    return [*THEFT_AT_TRIAL, *(arg for e in events for arg in ("--event", e))]
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
         (["check", "--charge", "158:9", "--stage", "trial"], "article 158 has parts 1, 2, 3, 4"),
         (["check", "--charge", "158:1", "--stage", "jail"], "stage"),
         (["check", "--stage", "trial"], "charges"),
-        (["check", "--charge", "158:1", "--stage", "trial", "--event", "2024-01-01:party"], "kind"),
-        (
-            [
-                "check",
-                "--charge",
-                "158:1",
-                "--stage",
-                "trial",
-                "--event",
-                "2024-01-01:contract_signed",
-                "--event",
-                "2023-12-01:state_award",
-            ],
-            "before the entry into service",
-        ),
-        (
-            [
-                "check",
-                "--charge",
-                "158:1",
-                "--stage",
-                "trial",
-                "--event",
-                "2024-01-01:contract_signed",
-                "--event",
-                "2024-02-01:died",
-                "--event",
-                "2024-03-01:state_award",
-            ],
-            "after the death",
-        ),
-        (
-            [
-                "check",
-                "--charge",
-                "158:1",
-                "--stage",
-                "trial",
-                "--event",
-                "2024-01-01:contract_signed",
-                "--event",
-                "2024-02-01:discharged",
-            ],
-            "needs a ground",
-        ),
-        (["check", "--charge", "158:1", "--stage", "trial", "--event", "2024-01-01:discharged:bored"], "ground"),
-        (["check", "--charge", "158:1", "--stage", "trial", "--as-of", "yesterday"], "not a date"),
+        (_events("2024-01-01:party"), "kind"),
+        (_events("2024-01-01:contract_signed", "2023-12-01:state_award"), "before the entry into service"),
+        (_events("2024-01-01:contract_signed", "2024-02-01:died", "2024-03-01:state_award"), "after the death"),
+        (_events("2024-01-01:contract_signed", "2024-02-01:discharged"), "needs a ground"),
+        (_events("2024-01-01:discharged:bored"), "ground"),
+        ([*THEFT_AT_TRIAL, "--as-of", "yesterday"], "not a date"),
     ],
 )
 def test_bad_input_gives_a_specific_error_not_a_traceback(args, needle):
