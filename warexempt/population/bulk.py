@@ -62,9 +62,9 @@ def _prepare(source: pl.LazyFrame, t: LawTables) -> Prepared:
     rp = RowPass.over(source, t)
     parsing = rp.parsing()
     rows = rp.run(parsing)
-    duplicates = repeated_ids(rows["case_id"])
     sets = assess(rows["charges"], t)
-    flagged = flag(rows, sets, duplicates)
+    whole_file = file_checks(repeated_ids(rows["case_id"]), sets)
+    flagged = flag(rows, whole_file)
     errors = pl.DataFrame(schema=ERROR_SCHEMA)
     if flagged.any():
         suspect = rp.suspects(flagged)
@@ -72,11 +72,11 @@ def _prepare(source: pl.LazyFrame, t: LawTables) -> Prepared:
         if any(stray):  # stray spaces around a word: those values mapped too
             parsing = rp.parsing(*stray)
             rows = rp.mend(rows, suspect, parsing)
-            flagged = flag(rows, sets, duplicates)
+            flagged = flag(rows, whole_file)
             suspect = suspect.filter(pl.col("_row").is_in((flagged.arg_true() + 1).cast(pl.UInt32).implode()))
         if suspect.height:
             suspect = suspect.with_columns(*parsing, charges=rp.codes)
-            errors = describe(suspect, rp.checks + file_checks(duplicates, sets), sets)
+            errors = describe(suspect, rp.checks + whole_file, sets)
             rows = rows.filter(~flagged)
     frame = rows.lazy().select(
         "case_id",

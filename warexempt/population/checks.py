@@ -13,7 +13,7 @@ from typing import Any, cast
 import polars as pl
 
 from warexempt.population.source import EVERY_DATE, OPTIONAL
-from warexempt.rules.charges import ChargeSets
+from warexempt.rules.charges import ChargeSets, code_type
 from warexempt.rules.tables import LawTables
 
 ERROR_SCHEMA = {
@@ -120,12 +120,20 @@ def row_checks(text: list[str], stages: list[str], grounds: list[str]) -> list[C
 
 
 def file_checks(duplicates: pl.Series, sets: ChargeSets) -> list[Check]:
-    """The checks that need the whole file: repeated ids, and the charge sets (checked once per distinct set)."""
-    valid = pl.lit(sets.valid).gather(pl.col("charges").to_physical())
-    return [
-        ("case_id", pl.col("_row").is_in(duplicates.implode()), pl.col("case_id"), "case_id is not unique"),
-        ("charges", pl.col("charges").is_null() | ~valid, pl.col("charges"), ""),
-    ]
+    """The checks that need the whole file: repeated ids, and the charge sets (checked once per distinct set).
+
+    A check that cannot fail in this file (no repeated id, every set valid) is left out: it would cost a pass over
+    every row for nothing.
+    """
+    checks: list[Check] = []
+    if duplicates.len():
+        ids = pl.col("case_id")
+        checks.append(("case_id", pl.col("_row").is_in(duplicates.implode()), ids, "case_id is not unique"))
+    bad_set = pl.col("charges").is_null()
+    if not sets.valid.all():
+        bad_set = bad_set | ~pl.lit(sets.valid).gather(pl.col("charges").to_physical())
+    checks.append(("charges", bad_set, pl.col("charges"), ""))
+    return checks
 
 
 def describe(suspect: pl.DataFrame, checks: list[Check], sets: ChargeSets) -> pl.DataFrame:
@@ -149,18 +157,10 @@ def describe(suspect: pl.DataFrame, checks: list[Check], sets: ChargeSets) -> pl
     return pl.concat(parts).sort("row", maintain_order=True).cast(ERROR_SCHEMA)  # type: ignore[arg-type]
 
 
-def flag(rows: pl.DataFrame, sets: ChargeSets, duplicates: pl.Series) -> pl.Series:
-    """Whether each row of the pass is bad: a row-only check, an invalid or empty charge set, or a repeated id."""
-    codes = rows["charges"]
-    flagged = rows["_bad"]
-    if codes.null_count():
-        flagged = flagged | codes.is_null()
-    if not sets.valid.all():
-        flagged = flagged | ~sets.valid.gather(codes.to_physical()).fill_null(False)
-    if duplicates.len():
-        numbers = pl.int_range(1, rows.height + 1, dtype=pl.UInt32, eager=True)
-        flagged = flagged | numbers.is_in(duplicates.implode())
-    return flagged
+def flag(rows: pl.DataFrame, checks: list[Check]) -> pl.Series:
+    """Whether each row of the pass is bad: a row-only check (``_bad``) or one of the file's ``checks``."""
+    failed = [e.fill_null(False) for _, e, _, _ in checks]
+    return rows.lazy().with_row_index("_row", offset=1).select(pl.any_horizontal("_bad", *failed)).collect().to_series()
 
 
 def strays(values: pl.Series, allowed: list[str]) -> list[str]:
@@ -182,7 +182,7 @@ class RowPass:
     checks: list[Check]
     stages: list[str]
     grounds: list[str]
-    codes: pl.Expr  # the charges as the run's categorical (``rules.charges.as_codes``)
+    codes: pl.Expr  # the charges as the run's set numbers (``rules.charges.code_type``)
 
     @classmethod
     def over(cls, source: pl.LazyFrame, t: LawTables) -> RowPass:
@@ -198,7 +198,7 @@ class RowPass:
             *([pl.col("discharge_ground").cast(pl.String)] if "discharge_ground" in given else []),
         )
         text = [c for c in EVERY_DATE if c in given and schema[c] != pl.Date]
-        codes = pl.col("charges").cast(pl.Categorical(pl.Categories.random()))
+        codes = pl.col("charges").cast(code_type())
         return cls(source, given, text, row_checks(text, t.stages, t.grounds), t.stages, t.grounds, codes)
 
     def parsing(self, stage_values: list[str] | None = None, ground_values: list[str] | None = None) -> list[pl.Expr]:

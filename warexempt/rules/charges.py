@@ -5,8 +5,8 @@ distinct set (and remembered for the life of the law), then matched against ever
 (RULES.md §3): a whole-article item excludes every code of that article; a part or point item excludes that part or
 point; a code without the part or point the item needs is excluded cautiously and flagged ``needs_detail``. The
 offence behind ``30:…-`` counts. The results are arrays indexed by the set's number: the physical code of the
-``charges`` column as a categorical of the run's own ``ChargeSets.categories`` (``as_codes``), so ten million rows
-hash their charge text once.
+``charges`` column as a categorical with the run's own categories (``code_type``), so ten million rows hash their
+charge text once.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ class ChargeSet:
 class ChargeSets:
     """Per-set arrays for ``evaluate``; ``errors`` maps an invalid set's text to the message."""
 
-    categories: pl.Categories
     keys: list[str | None]  # [set]: its text (None: a number no row uses)
     errors: dict[str, str]
     valid: pl.Series  # [set]
@@ -49,14 +48,17 @@ class ChargeSets:
     w_of: pl.Series  # [set]
 
 
-def as_codes(charges: pl.Series, categories: pl.Categories | None = None) -> pl.Series:
-    """The charge sets of a column as set numbers: a categorical of the ``;``-joined codes as typed.
+def code_type() -> pl.Categorical:
+    """The type that numbers a run's charge sets: a categorical with the run's own categories, so the numbers are
+    dense from 0 and index ``ChargeSets``' arrays (``assess`` reads the sets back from the categories)."""
+    return pl.Categorical(pl.Categories.random())
 
-    A list column (``rules.frame.CASE_SCHEMA``) is joined first. The categories are the run's own, so the numbers
-    are dense and index ``ChargeSets``' arrays.
-    """
+
+def as_codes(charges: pl.Series) -> pl.Series:
+    """The charge sets of a column as set numbers (``code_type``) of the ``;``-joined codes as typed; a list column
+    (``rules.frame.CASE_SCHEMA``) is joined first."""
     text = charges.list.join(";") if isinstance(charges.dtype, pl.List) else charges.cast(pl.String)
-    return text.cast(pl.Categorical(categories or pl.Categories.random()))
+    return text.cast(code_type())
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,6 @@ def assess(codes: pl.Series, t: LawTables) -> ChargeSets:
             named = [t.gravity_provision[found.rank]] if found.rank is not None else []
             r_gravity[c * n_routes + route] = reasons.add([*gate, *named, *found.gravest])
     return ChargeSets(
-        categories=dtype.categories,
         keys=uniq,
         errors=errors,
         valid=pl.Series(valid, dtype=pl.Boolean),

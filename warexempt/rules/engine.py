@@ -85,7 +85,6 @@ def evaluate(
     as_of: dt.date | None = None,
     law: Law | None = None,
     *,
-    charge_sets: ChargeSets | None = None,
     lists: bool = True,
 ) -> pl.DataFrame:
     """Evaluate every case of ``frame`` (see ``rules.frame.CASE_SCHEMA``) and return one decision row per case.
@@ -98,8 +97,8 @@ def evaluate(
     from warexempt.law.catalog import bundled_law
 
     t = tables(law or bundled_law())
-    codes = as_codes(frame["charges"], charge_sets.categories if charge_sets else None)
-    sets = charge_sets or assess(codes, t)
+    codes = as_codes(frame["charges"])
+    sets = assess(codes, t)
     bad = codes.is_null() | ~sets.valid.gather(codes.to_physical())
     if bad.any():
         texts = codes.cast(pl.String)
@@ -153,7 +152,7 @@ def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, 
     # the answer: the situation's refusal, else the offence-date gate's, else the events'
     chain: Any = pl.when(pl.col("_pre") != Status.ELIGIBLE).then("_i_pre")
     if offence is not None:
-        chain = chain.when(offence).then(pl.col("_i_route") * _offence_stride(t) + pre.size)
+        chain = chain.when(offence).then(_post_key(t, 0, pl.col("_i_route"), 0, 0) + pre.size)
     df = df.with_columns(_ans=chain.otherwise("_post"))
     # each row gathers its whole answer at once (one struct), the texts already resolved
     df = df.with_columns(_answer=_at(_shown(t, sets, answers, lists), pl.col("_ans"))).unnest("_answer")
@@ -306,19 +305,14 @@ def _post_answers(t: LawTables) -> pl.DataFrame:
         return t.post_answers
     n_routes_at, n_rule, n_kind = _post_dims(t)
     size = (Status.DEATH - Status.GATE_OFFENCE + 1) * n_routes_at * n_rule * n_kind
-    key = pl.int_range(0, size, dtype=pl.UInt32)
-    frame = pl.select(_key=key).with_columns(
-        _status=(pl.col("_key") // (n_routes_at * n_rule * n_kind) + Status.GATE_OFFENCE).cast(pl.Int8),
-        _i_route=pl.col("_key") // (n_rule * n_kind) % n_routes_at,
-        _rule=(pl.col("_key") // n_kind % n_rule).cast(pl.Int64).replace(0, None) - 1,
-        _t_kind=(pl.col("_key") % n_kind).cast(pl.Int64).replace(0, None) - 1,
+    key = pl.col("_key")
+    frame = pl.select(_key=pl.int_range(0, size, dtype=pl.UInt32)).with_columns(
+        _status=(key // (n_routes_at * n_rule * n_kind) + Status.GATE_OFFENCE).cast(pl.Int8),
+        _i_route=key // (n_rule * n_kind) % n_routes_at,
+        _rule=_key_part(key, n_kind, n_rule),
+        _t_kind=_key_part(key, 1, n_kind),
     )
-    frame = frame.with_columns(
-        _route=_at(t.route_of, pl.col("_i_route")),
-        _seg=pl.col("_i_route") % t.nseg,
-        _rule=pl.col("_rule").cast(pl.UInt32),
-        _t_kind=pl.col("_t_kind").cast(pl.UInt32),
-    )
+    frame = frame.with_columns(_route=_at(t.route_of, pl.col("_i_route")), _seg=pl.col("_i_route") % t.nseg)
     status, route, rule = pl.col("_status"), pl.col("_route"), pl.col("_rule")
     terminal = _one_of(status, [Status.TERMINAL, Status.DEATH])
     outcome = _by_status(
@@ -355,11 +349,16 @@ def _post_answers(t: LawTables) -> pl.DataFrame:
     return t.post_answers
 
 
-def _offence_stride(t: LawTables) -> int:
-    """The step between two stage-segments' answers in ``_post_answers``: the refusal at the offence-date gate for
-    stage-segment ``i`` is the answer ``i * _offence_stride(t)`` after the situations' ones."""
-    _, n_rule, n_kind = _post_dims(t)
-    return n_rule * n_kind
+def _post_key(t: LawTables, after: Any, i_route: Any, rule1: Any, kind1: Any) -> Any:
+    """The place of an answer in ``_post_answers``: ``after`` is its status counted from ``GATE_OFFENCE``, ``rule1`` and
+    ``kind1`` the event rule and event plus one (0 for none). Numbers or expressions alike."""
+    n_routes_at, n_rule, n_kind = _post_dims(t)
+    return ((after * n_routes_at + i_route) * n_rule + rule1) * n_kind + kind1
+
+
+def _key_part(key: pl.Expr, stride: int, n: int) -> pl.Expr:
+    """A part of a mixed-radix key that counts "none" as 0 and a value as itself plus one: the value, or null."""
+    return (key // stride % n).cast(pl.Int64).replace(0, None).sub(1).cast(pl.UInt32)
 
 
 def _event_dims(t: LawTables) -> tuple[int, int]:
@@ -393,15 +392,11 @@ def _event_answers(t: LawTables) -> pl.Series:
     n_keys = len(t.event_keys)
     size = len(t.stages) * t.nseg * n_kind * n_seg1 * n_seg1 * 2
     key = pl.col("_key")
-
-    def part(stride: int, n: int) -> pl.Expr:  # a part of the key, its "none" (0) as null
-        return (key // stride % n).cast(pl.Int64).replace(0, None).sub(1).cast(pl.UInt32)
-
     frame = pl.select(_key=pl.int_range(0, size, dtype=pl.UInt32)).with_columns(
         _i_route=key // (n_kind * n_seg1 * n_seg1 * 2),
-        _t_kind=part(n_seg1 * n_seg1 * 2, n_kind),
-        _t_seg=part(n_seg1 * 2, n_seg1),
-        _d_seg=part(2, n_seg1),
+        _t_kind=_key_part(key, n_seg1 * n_seg1 * 2, n_kind),
+        _t_seg=_key_part(key, n_seg1 * 2, n_seg1),
+        _d_seg=_key_part(key, 2, n_seg1),
         activation=pl.when(key % 2 == 1).then(pl.lit(dt.date(1970, 1, 1))),
     )
     stage = pl.col("_i_route") // t.nseg
@@ -417,9 +412,8 @@ def _event_answers(t: LawTables) -> pl.Series:
     status = pl.col("_status")
     rule = pl.when(status == Status.TERMINAL).then("_t_rule").when(status == Status.DEATH).then("_d_rule")
     kind = pl.when(status == Status.TERMINAL).then(pl.col("_t_kind") + 1).otherwise(0)
-    n_routes_at, n_rule, n_kind_post = _post_dims(t)
     after = (status - Status.GATE_OFFENCE).cast(pl.UInt32)
-    post = ((after * n_routes_at + pl.col("_i_route")) * n_rule + (rule + 1).fill_null(0)) * n_kind_post + kind
+    post = _post_key(t, after, pl.col("_i_route"), (rule + 1).fill_null(0), kind)
     t.event_answers = frame.select(post.cast(pl.UInt32).alias("event_answer")).to_series()
     return t.event_answers
 

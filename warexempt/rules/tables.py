@@ -295,14 +295,7 @@ def _compile(law: Law) -> LawTables:
         route_max_rank=pl.Series([rank[r.max_gravity] if r.max_gravity else None for r in routes], dtype=pl.Int32),
         route_offence_before=pl.Series([r.offence_before for r in routes], dtype=pl.Date),
         route_outcome=u32([outcomes.index(r.activated.outcome) if r.activated else None for r in routes]),
-        lv_of=u32(
-            [
-                None
-                if r is None or not routes[r].exclusion_list
-                else list_of[list_ids.index(str(routes[r].exclusion_list)) * nseg + i % nseg]
-                for i, r in enumerate(route_of)
-            ]
-        ),
+        lv_of=u32([version_used(r, i % nseg) for i, r in enumerate(route_of)]),
         rule_of=u32(rule_of),
         rule_outcome=u32([outcomes.index(r.outcome) for r in rules]),
         rule_cleared=pl.Series([r.record_cleared for r in rules], dtype=pl.Boolean),
