@@ -11,7 +11,7 @@ import polars as pl
 from warexempt.law.catalog import bundled_law
 from warexempt.rules.charges import as_codes, assess
 from warexempt.rules.engine import DECISION_SCHEMA, decide
-from warexempt.rules.tables import bundled_tables, tables
+from warexempt.rules.tables import bundled_tables
 
 STAGES = ["pre_trial", "trial", "appeal", "sentenced"]
 CHARGES = ["158:3:в", "228:2", "275", "131:3", "205.2:1", "158:1;319", "30:3-105:1", "111:4"]
@@ -49,8 +49,14 @@ def _decide(t, frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def test_a_pickled_copy_of_the_tables_decides_as_the_original():
-    fresh = tables(bundled_law())
-    copy = pickle.loads(pickle.dumps(fresh))
+    """What the cache holds (compiled, the law's own answers built, pickled) answers as tables compiled afresh, whose
+    answers are built on first use."""
+    from warexempt.rules.engine import law_answers
+    from warexempt.rules.tables import _compile
+
+    fresh = _compile(bundled_law())
+    copy = pickle.loads(pickle.dumps(law_answers(_compile(bundled_law()))))
+    assert fresh.post_answers is None and copy.post_answers is not None
     frame = _cases(400)
     got, want = _decide(copy, frame), _decide(fresh, frame)
     assert got.columns == list(DECISION_SCHEMA)

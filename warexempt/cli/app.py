@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -61,7 +61,7 @@ def _law() -> Law:
     return bundled_law()
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     _err().print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
     raise typer.Exit(code)
 
@@ -73,7 +73,6 @@ def _day(value: str | None, what: str = "--as-of") -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         _fail(f"{what}: {value!r} is not a date (expected YYYY-MM-DD)")
-        raise
 
 
 def _event(text: str) -> dict[str, str]:
@@ -108,11 +107,11 @@ def _show(decision: Decision, lang: str) -> None:
 
     from warexempt.explain.i18n import date as fmt_date
     from warexempt.explain.i18n import gettext
+    from warexempt.explain.render import label as render_label
 
     _ = lambda m, **kw: gettext(lang, m, **kw)  # noqa: E731
     yes_no = {True: _("yes"), False: _("no")}
-    outcome = next((o for o in decision.law.vocabulary.outcomes if o.id == decision.outcome), None)
-    label = (outcome.ru if lang == "ru" else outcome.en) if outcome else decision.outcome
+    label = render_label(decision.law.vocabulary.outcomes, decision.outcome, lang)
     colour = "green" if decision.eligible else "red"
     head = Table.grid(padding=(0, 2))
     head.add_row(_("Outcome"), f"[bold {colour}]{label}[/] ({decision.outcome})")
@@ -172,10 +171,8 @@ def check_cmd(
         decision, branches = what_if(case) if whatif else (check(case), [])
     except ChargeErrors as exc:
         _fail(next(iter(exc.rows.values())))
-        return
     except (CaseError, ChargeCodeError) as exc:
         _fail(str(exc))
-        return
     if as_json:
         payload = decision.to_dict(lang)
         if whatif:
@@ -221,7 +218,6 @@ def cases_cmd(
         results = run_case_files(paths, _law())
     except CaseFileError as exc:
         _fail(str(exc))
-        return
     failed = [r for r in results if not r.passed]
     if as_json:
         typer.echo(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=1, default=str))
@@ -253,10 +249,10 @@ def bulk_cmd(
     from warexempt.rules.tables import bundled_tables
 
     day = _day(as_of)
-    law_tables = bundled_tables()
-    errors = errors or output.with_name(output.stem + ".errors.csv")
     if output.suffix.lower() not in (".csv", ".parquet"):
         _fail(f"-o {output}: expected a .csv or .parquet file name")
+    errors = errors or output.with_name(output.stem + ".errors.csv")
+    law_tables = bundled_tables()
     try:
         if sys.stderr.isatty():
             result = _with_progress(lambda report: run_bulk(infile, law_tables, day, output, progress=report))
@@ -264,7 +260,6 @@ def bulk_cmd(
             result = run_bulk(infile, law_tables, day, output)
     except BulkFileError as exc:
         _fail(str(exc))
-        return
     write(result.errors, errors)
     bad = result.errors.select("row").n_unique() if result.errors.height else 0
     print(f"{result.decided:,} cases decided -> {output}; {bad:,} rows with errors -> {errors}", file=sys.stderr)
@@ -302,15 +297,12 @@ def law_cmd(as_of: AsOf = None, lang: Lang = "en") -> None:
 
     from warexempt.explain.citations import cite
     from warexempt.explain.i18n import date as fmt_date
-    from warexempt.explain.i18n import gettext
+    from warexempt.explain.i18n import gettext, pick
 
     day = _day(as_of)
     law = _law()
     view = law.as_of(day)
     _ = lambda m, **kw: gettext(lang, m, **kw)  # noqa: E731
-
-    def pick(text: Any) -> str:
-        return str(text.ru if lang == "ru" else text.en)
 
     _out().print(Panel(_("Law in force on {day}", day=fmt_date(day, lang)), expand=False))
     table = Table(title=_("Route"))
@@ -325,7 +317,7 @@ def law_cmd(as_of: AsOf = None, lang: Lang = "en") -> None:
             table.add_row(stage, label, "")
         else:
             inst = view.instrument_of(route)
-            table.add_row(stage, "; ".join(cite(r, law).text(lang) for r in route.reasons), pick(inst.title))
+            table.add_row(stage, "; ".join(cite(r, law).text(lang) for r in route.reasons), pick(inst.title, lang))
     _out().print(table)
     for list_id, version in view.exclusion_lists.items():
         t = Table(title=f"{_('Excluded offences')}: {cite(list_id, law).text(lang)}")
@@ -356,7 +348,7 @@ def law_cmd(as_of: AsOf = None, lang: Lang = "en") -> None:
     if facts:
         _out().print(f"[bold]{_('Unconfirmed facts')}[/]")
         for f in facts:
-            _out().print(f"  [yellow]{f.id}[/]: {pick(f)}", highlight=False)
+            _out().print(f"  [yellow]{f.id}[/]: {pick(f, lang)}", highlight=False)
     for inst in view.instruments:
         for url in inst.source_urls:
             _out().print(f"  {inst.id}: {url}", highlight=False)
@@ -367,7 +359,7 @@ def timeline_cmd(lang: Lang = "en") -> None:
     """Every version of every instrument on one time line."""
     from rich.table import Table
 
-    from warexempt.explain.i18n import gettext
+    from warexempt.explain.i18n import gettext, pick
 
     law = _law()
     _ = lambda m, **kw: gettext(lang, m, **kw)  # noqa: E731
@@ -383,7 +375,7 @@ def timeline_cmd(lang: Lang = "en") -> None:
             flags.append("non-statutory")
         if not inst.in_force.confirmed or not inst.confirmed:
             flags.append("unconfirmed")
-        table.add_row(span, inst.id, inst.title.ru if lang == "ru" else inst.title.en, ", ".join(flags))
+        table.add_row(span, inst.id, pick(inst.title, lang), ", ".join(flags))
     _out().print(table)
 
 

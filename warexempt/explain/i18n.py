@@ -10,6 +10,7 @@ import datetime as dt
 import io
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
@@ -37,6 +38,11 @@ def translations(lang: str) -> NullTranslations:
 def gettext(lang: str, message: str, **values: object) -> str:
     """Translate ``message`` and fill its ``{placeholders}``."""
     return translations(lang).gettext(message).format(**values)
+
+
+def pick(text: Any, lang: str) -> str:
+    """The Russian or the English of anything the law data gives in both (``.ru`` and ``.en``)."""
+    return str(text.ru if lang == "ru" else text.en)
 
 
 def date(day: dt.date, lang: str) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from warexempt.explain.citations import Citation, cite
-from warexempt.explain.i18n import date, gettext
+from warexempt.explain.i18n import date, gettext, pick
 from warexempt.law.catalog import Law
 from warexempt.rules.engine import Status
 
@@ -22,18 +22,19 @@ class Step:
     citations: list[Citation] = field(default_factory=list)
 
 
-def _label(items: list[Any], key: str, lang: str) -> str:
+def label(items: list[Any], key: str, lang: str) -> str:
+    """The name of the vocabulary item ``key`` (a stage, event, ground, outcome) in ``lang``; else the key itself."""
     found = next((i for i in items if i.id == key), None)
-    return (found.ru if lang == "ru" else found.en) if found else key
+    return pick(found, lang) if found else key
 
 
 def _event_phrase(event: str | None, lang: str, law: Law) -> str:
     if not event:
         return ""
     kind, _, ground = event.partition(":")
-    text = _label(law.vocabulary.events, kind, lang)
+    text = label(law.vocabulary.events, kind, lang)
     if ground:
-        text += f" ({_label(law.vocabulary.discharge_grounds, ground, lang)})"
+        text += f" ({label(law.vocabulary.discharge_grounds, ground, lang)})"
     return text
 
 
@@ -43,7 +44,7 @@ def explain(decision: dict[str, Any], case: dict[str, Any], law: Law, lang: str 
     status = Status(decision["status"])
     steps: list[Step] = []
     decisive: dt.date = decision["decisive_date"]
-    stage = _label(law.vocabulary.stages, case["stage"], lang)
+    stage = label(law.vocabulary.stages, case["stage"], lang)
     has_petition = case.get("petition_date") is not None and case["petition_date"] <= case["as_of"]
     has_entry = case.get("entry_date") is not None and case["entry_date"] <= case["as_of"]
     by_entry = law.stage(case["stage"]).decisive_event == "entry"
@@ -78,7 +79,7 @@ def explain(decision: dict[str, Any], case: dict[str, Any], law: Law, lang: str 
             text += " " + _(
                 "That became possible on {day} ({law}).",
                 day=date(w.start, lang),
-                law=w.instrument.title.ru if lang == "ru" else w.instrument.title.en,
+                law=pick(w.instrument.title, lang),
             )
         steps.append(Step(text, cites))
         return steps + _unconfirmed(decision, law, lang)
@@ -89,7 +90,7 @@ def explain(decision: dict[str, Any], case: dict[str, Any], law: Law, lang: str 
         Step(
             _(
                 "On that day {law} covered cases at this stage ({stage}).",
-                law=window.instrument.title.ru if lang == "ru" else window.instrument.title.en,
+                law=pick(window.instrument.title, lang),
                 stage=stage,
             ),
             [cite(r, law) for r in route.reasons],
@@ -193,7 +194,7 @@ def _unconfirmed(decision: dict[str, Any], law: Law, lang: str) -> list[Step]:
     out = []
     for fid in decision["unconfirmed"]:
         fact = law.facts.get(fid)
-        text = (fact.ru if lang == "ru" else fact.en) if fact else fid
+        text = pick(fact, lang) if fact else fid
         out.append(Step(_("Unconfirmed: {fact}.", fact=text)))
     for warning in decision.get("warnings") or []:
         out.append(Step(_("Note: {warning}.", warning=warning)))

@@ -15,15 +15,12 @@ from warexempt.rules.case import Case, Event
 from warexempt.rules.engine import evaluate
 from warexempt.rules.frame import case_frame
 
-#: What can follow each outcome. ``entry``/``petition`` are expanded by stage; the terminal events are the same.
-ENDINGS: list[tuple[str, str | None]] = [
-    ("state_award", None),
-    ("discharged", "health"),
-    ("discharged", "age"),
-    ("discharged", "end_of_mobilisation"),
-    ("discharged", "other"),
-    ("died", None),
-]
+
+def _endings(law: Law) -> list[tuple[str, str | None]]:
+    """What can end a service: an award, a discharge on each ground of the vocabulary, death. (A resumption is the
+    authorities' decision, not a step of the person's; it is not offered.)"""
+    grounds = [("discharged", g.id) for g in law.vocabulary.discharge_grounds]
+    return [("state_award", None), *grounds, ("died", None)]
 
 
 @dataclass(frozen=True)
@@ -46,16 +43,18 @@ class Branch:
 def _paths(case: Case, outcome: str, law: Law) -> list[list[tuple[str, str | None]]]:
     has_entry = any(e.kind in ("contract_signed", "called_up") and e.date <= case.as_of for e in case.events)
     entry: list[tuple[str, str | None]] = [] if has_entry else [("contract_signed", None)]
-    if outcome in ("suspended", "conditionally_released"):
-        return [[e] for e in ENDINGS]
+    endings = _endings(law)
+    active = {r.activated.outcome for r, _ in law.routes if r.activated}  # suspended, conditionally released
+    if outcome in active:
+        return [[e] for e in endings]
     if outcome == "resumed":
         return [[("died", None)]]
     if outcome != "eligible":
         return []
     if law.stage(case.stage).activation == "entry":
-        return [entry] + [[*entry, e] for e in ENDINGS]
+        return [entry] + [[*entry, e] for e in endings]
     petition = [*entry, ("command_petition", None)]
-    paths = ([entry] if entry else []) + [petition] + [[*petition, e] for e in ENDINGS]
+    paths = ([entry] if entry else []) + [petition] + [[*petition, e] for e in endings]
     if entry:
         paths.append([*entry, ("died", None)])
     return paths
