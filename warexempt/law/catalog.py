@@ -271,7 +271,7 @@ def load_law(*folders: Path | str) -> Law:
     extra += [Path(p) for p in os.environ.get("WAREXEMPT_LAW_DIRS", "").split(os.pathsep) if p]
     vocab = vocabulary()
     gravity = Gravity(vocab.gravity)
-    code = CriminalCode.load(DATA_DIR / "criminal_code", gravity)
+    code = CriminalCode.load(DATA_DIR / "criminal_code", gravity, vocab.point_letters)
     provisions = _load_provisions(DATA_DIR / "provisions.yaml")
     files = sorted((DATA_DIR / "instruments").glob("*.yaml"))
     for folder in extra:

@@ -20,21 +20,17 @@ from warexempt.law.codes import ChargeCode, ChargeCodeError, article_key, parse_
 if TYPE_CHECKING:
     from warexempt.law.models import GravityRow
 
-_LETTERS = "абвгдежзиклмнопрстуфхцчшщэюя"
 
+def _nearest(wanted: str, have: Iterable[str], letters: str, n: int = 3) -> list[str]:
+    """The labels closest to the one asked for: parts by number, points by their place in ``letters`` (the point
+    letters of ``vocabulary.yaml``)."""
 
-def _position(label: str) -> float:
-    head, _, tail = label.partition(".")
-    base = float(head) if head.isdigit() else float(_LETTERS.find(head))
-    return base + (0.1 if tail else 0.0)
+    def position(label: str) -> float:
+        head, _, tail = label.partition(".")
+        base = float(head) if head.isdigit() else float(letters.find(head))
+        return base + (0.1 if tail else 0.0)
 
-
-def _nearest(wanted: str, have: Iterable[str], n: int = 3) -> list[str]:
-    """The labels closest to the one asked for (parts by number, points by their place in the alphabet)."""
-    return sorted(have, key=lambda h: abs(_position(h) - _position(wanted)))[:n]
-
-
-GRAVITY_RANK = {"small": 1, "medium": 2, "grave": 3, "especially_grave": 4}
+    return sorted(have, key=lambda h: abs(position(h) - position(wanted)))[:n]
 
 
 @dataclass(frozen=True)
@@ -98,13 +94,14 @@ class Gravity:
 class CriminalCode:
     """Look-ups and validation of charge codes against the bundled catalogue."""
 
-    def __init__(self, articles: dict[str, Article], source_note: str = "") -> None:
+    def __init__(self, articles: dict[str, Article], gravity_rank: dict[str, int], point_letters: str) -> None:
         self.articles = articles
-        self.source_note = source_note
+        self.gravity_rank = gravity_rank  # plain values (no schema objects): the compiled tables pickle this
+        self.point_letters = point_letters
         self._in_force = sorted((a for a in articles.values() if not a.repealed), key=lambda a: a.number)
 
     @classmethod
-    def load(cls, folder: Path, gravity: Gravity) -> CriminalCode:
+    def load(cls, folder: Path, gravity: Gravity, point_letters: str) -> CriminalCode:
         parts: dict[str, list[Part]] = {}
         with (folder / "parts.csv").open(encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
@@ -135,7 +132,7 @@ class CriminalCode:
                     source_url=row["source_url"],
                     parts=tuple(found) if found else None,
                 )
-        return cls(articles)
+        return cls(articles, gravity.rank, point_letters)
 
     def get(self, article: str) -> Article | None:
         return self.articles.get(article)
@@ -172,19 +169,22 @@ class CriminalCode:
             raise ChargeCodeError(
                 shown,
                 f"article {code.article} has parts {labels}",
-                tuple(f"{code.article}:{p}" for p in _nearest(code.part, [p.label for p in article.parts])),
+                tuple(
+                    f"{code.article}:{p}"
+                    for p in _nearest(code.part, [p.label for p in article.parts], self.point_letters)
+                ),
             )
         if code.point is not None and code.point not in part.points:
             have = ", ".join(part.points) if part.points else "no points"
             raise ChargeCodeError(
                 shown,
                 f"part {code.part} of article {code.article} has {have}",
-                tuple(f"{code.article}:{code.part}:{p}" for p in _nearest(code.point, part.points)),
+                tuple(f"{code.article}:{code.part}:{p}" for p in _nearest(code.point, part.points, self.point_letters)),
             )
         return Checked(code, part.gravity)
 
     def _gravity_rank(self, gravity: str) -> int:
-        return GRAVITY_RANK.get(gravity, 0)
+        return self.gravity_rank.get(gravity, 0)
 
     def _near(self, code: ChargeCode) -> tuple[str, ...]:
         numbers = [a.number for a in self._in_force]
