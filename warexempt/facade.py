@@ -1,6 +1,6 @@
-"""The Python API: ``check`` one case, ``evaluate`` a frame, ``what_if`` from a case's state.
+"""The Python API: ``check`` one case, ``evaluate`` frames of cases and events, ``what_if`` from a case's state.
 
-A single case is a one-row frame through ``rules.evaluate``; nothing here decides anything.
+A single case is a one-row case frame with its events through ``rules.evaluate``; nothing here decides anything.
 """
 
 from __future__ import annotations
@@ -8,23 +8,26 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from warexempt.explain.citations import Citation, cite
-from warexempt.explain.render import Step, explain
 from warexempt.law.catalog import Law, bundled_law
-from warexempt.lifecycle.whatif import Branch
-from warexempt.lifecycle.whatif import what_if as _what_if
-from warexempt.rules.case import Case
+from warexempt.rules.case import Case, CaseError
+from warexempt.law.tables import tables
+from warexempt.rules.engine import decide
 from warexempt.rules.engine import evaluate as _evaluate
-from warexempt.rules.frame import case_frame, case_row
+from warexempt.rules.frames import encode_cases
+
+if TYPE_CHECKING:
+    from warexempt.explain.citations import Citation
+    from warexempt.explain.render import Step
+    from warexempt.lifecycle.whatif import Branch
 
 
 @dataclass
 class Decision:
-    """The answer for one case on its ``as_of`` date, with reasons as canonical provision ids."""
+    """The answer for one case on its ``as_of`` date, with reasons as canonical provision ids and a trace."""
 
     case: Case
     row: dict[str, Any]
@@ -54,26 +57,37 @@ class Decision:
     def warnings(self) -> list[str]:
         return list(self.row["warnings"])
 
+    @property
+    def trace(self) -> dict[str, Any]:
+        """The stable ids behind the answer (never positions), with the law's fingerprint and the package version:
+        enough to explain and re-check a stored decision after the law files change."""
+        from warexempt import __version__
+
+        return {
+            "status": self.row["status"],
+            "stage": self.row["stage"],
+            "route": self.row["route"],
+            "exclusion_list": self.row["list_version"],
+            "rule": self.row["rule"],
+            "deciding_event": self.row["deciding_event"],
+            "law_fingerprint": self.law.fingerprint,
+            "version": __version__,
+        }
+
     def citations(self) -> list[Citation]:
+        from warexempt.explain.citations import cite
+
         return [cite(r, self.law) for r in self.reasons]
 
     def explain(self, lang: str = "en") -> list[Step]:
-        return explain(self.row, case_row(self.case, self.law), self.law, lang)
+        from warexempt.explain.render import explain
+
+        return explain(self.row, self.case, self.law, lang)
 
     def to_dict(self, lang: str = "en") -> dict[str, Any]:
-        return {
-            "case_id": self.case.case_id,
-            "as_of": self.case.as_of.isoformat(),
-            "eligible": self.eligible,
-            "outcome": self.outcome,
-            "record_cleared": self.record_cleared,
-            "reasons": self.reasons,
-            "citations": [{"id": c.id, "ru": c.ru, "en": c.en, "url": c.url} for c in self.citations()],
-            "unconfirmed": self.unconfirmed,
-            "warnings": self.warnings,
-            "decisive_date": self.row["decisive_date"].isoformat(),
-            "explanation": [s.text for s in self.explain(lang)],
-        }
+        from warexempt.explain.views import decision_view
+
+        return decision_view(self, lang)
 
 
 def _case(case: Case | Mapping[str, Any] | None, **facts: Any) -> Case:
@@ -81,6 +95,15 @@ def _case(case: Case | Mapping[str, Any] | None, **facts: Any) -> Case:
         return case
     data = dict(case or {}) | {k: v for k, v in facts.items() if v is not None}
     return Case.parse(data)
+
+
+def decide_cases(cases: list[Case], law: Law) -> list[dict[str, Any]]:
+    """The decision rows of some cases (one frame through the engine); ``CaseError`` for an impossible history."""
+    rows = decide(encode_cases(cases, tables(law)), tables(law)).rows()
+    for case, row in zip(cases, rows, strict=True):
+        if row["error"]:
+            raise CaseError([("events", row["error"])], case.case_id)
+    return rows
 
 
 def check(
@@ -112,20 +135,24 @@ def check(
         offence_date=offence_date,
         as_of=as_of,
     )
-    row = _evaluate(case_frame([c], law), law=law).row(0, named=True)
-    return Decision(c, row, law)
+    return Decision(c, decide_cases([c], law)[0], law)
 
 
-def evaluate(frame: pl.DataFrame, as_of: dt.date | str | None = None, law: Law | None = None) -> pl.DataFrame:
-    """Evaluate a case frame (``warexempt.rules.CASE_SCHEMA``); one decision row per case."""
+def evaluate(
+    cases: pl.DataFrame, events: pl.DataFrame | None = None, as_of: dt.date | str | None = None, law: Law | None = None
+) -> pl.DataFrame:
+    """Evaluate a case frame and its events (``warexempt.rules.CASE_SCHEMA``, ``EVENT_SCHEMA``); one decision row
+    per case, in order."""
     day = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
-    return _evaluate(frame, day, law or bundled_law())
+    return _evaluate(cases, events, law or bundled_law(), day)
 
 
 def what_if(
     case: Case | Mapping[str, Any], on: dt.date | None = None, law: Law | None = None
 ) -> tuple[Decision, list[Branch]]:
     """The case's current answer and every next step the law allows, each with where it leads."""
+    from warexempt.lifecycle.whatif import what_if as _what_if
+
     law = law or bundled_law()
     c = _case(case)
     row, branches = _what_if(c, law, on)

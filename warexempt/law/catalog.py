@@ -1,16 +1,17 @@
-"""The law catalog: loads every instrument file and turns them into a few small dated tables.
+"""The law catalog: loads every instrument file, checks it against the vocabulary, and answers "what was in force?".
 
 The engine never asks "which law applies?" in code. Every row of a law file (a route, an exclusion-list version, an
-event rule) has a validity window; the catalog cuts the time line at every date where any row starts or ends, and
-resolves, for each resulting *segment* and each key (stage, list, event), the row in force (``rules.tables`` lays
-those answers out as arrays for the engine). Where windows overlap, the row that started latest wins, so an amendment
-is a new file whose rows start on its date.
+event rule) has a validity window and a stable id; the catalog cuts the time line at every date where any row starts
+or ends (``boundaries``), and answers, for a stage, an event or a list and a day, the row in force. Where windows
+overlap, the row that started latest wins, so an amendment is a new file whose rows start on its date.
+``law.tables`` lays those answers out per segment of the time line for the engine.
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
+import hashlib
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +42,8 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 FAR_PAST = dt.date(1900, 1, 1)
 FAR_FUTURE = dt.date(9999, 12, 31)
 T = TypeVar("T")
-
+# The roles an event rule may act on (RULES.md §4): what can end a cycle.
+RULE_ROLES = ("release", "resumption", "new_offence", "death")
 
 # libyaml's safe loader when PyYAML was built with it (ten times faster: it is most of the start-up of a command).
 SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -55,7 +57,7 @@ def load_yaml(text: str) -> Any:
 def _read_yaml(path: Path) -> Any:
     try:
         return load_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
         raise LawDataError(f"{path.name}: cannot read YAML: {exc}") from exc
 
 
@@ -79,46 +81,86 @@ class Window:
     order: int  # load order, the tie-breaker between rows that start on the same day
 
 
-@dataclass
-class ListVersion:
-    key: int
+@dataclass(frozen=True)
+class RouteEntry:
+    """A route with its stable id (``<instrument>/routes/<stage>``) and validity window."""
+
     id: str
+    route: Route
+    window: Window
+
+
+@dataclass(frozen=True)
+class RuleEntry:
+    """An event rule with its stable id (``<instrument>/events/<rule id>``) and validity window."""
+
+    id: str
+    rule: EventRule
+    window: Window
+
+
+@dataclass(eq=False)
+class ListVersion:
+    """One version of a list of offences, with its stable id ``<list id>@<first day>`` (``uk:78.1:1@2024-03-23``)."""
+
+    id: str  # the list's id, a provision id (``uk:78.1:1``): its first reason when it excludes a charge
+    version: str
     window: Window
     patterns: list[tuple[str, str | None, str | None, str]]  # article, part, point, category
     rests_on: list[FactRef]
     source_urls: list[str]
 
 
+def _pick(candidates: Iterable[tuple[T, Window]], day: dt.date) -> T | None:
+    """The row in force on ``day``: of those whose window holds it, the one that started latest."""
+    live = [(item, w) for item, w in candidates if w.start <= day <= w.end]
+    if not live:
+        return None
+    return max(live, key=lambda iw: (iw[1].start, iw[1].order))[0]
+
+
 @dataclass(eq=False)
 class Law:
-    """Every instrument version, with the dated tables the rules engine joins against."""
+    """Every instrument version, with its rows by stable id, and what was in force on any day."""
 
     vocabulary: Vocabulary
     provisions: dict[str, list[Provision]]
     instruments: list[Instrument]
     criminal_code: CriminalCode
     gravity: Gravity
-    routes: list[tuple[Route, Window]] = field(default_factory=list)
+    fingerprint: str = ""  # a hash of every law file read: what a decision was made under
+    routes: list[RouteEntry] = field(default_factory=list)
     lists: list[ListVersion] = field(default_factory=list)
-    rules: list[tuple[EventRule, Window]] = field(default_factory=list)
+    cited: list[ListVersion] = field(default_factory=list)  # offences cited when committed during service (534-FZ)
+    rules: list[RuleEntry] = field(default_factory=list)
     facts: dict[str, Fact] = field(default_factory=dict)
 
     def stage(self, stage_id: str) -> StageDef:
-        """The definition of a stage (its decisive event and activation), from ``vocabulary.yaml``."""
+        """The definition of a stage (which role makes an attempt at it), from ``vocabulary.yaml``."""
         return next(s for s in self.vocabulary.stages if s.id == stage_id)
+
+    def route(self, route_id: str) -> RouteEntry | None:
+        return next((r for r in self.routes if r.id == route_id), None)
+
+    def rule(self, rule_id: str) -> RuleEntry | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def list_version(self, version: str) -> ListVersion | None:
+        return next((v for v in self.lists + self.cited if v.version == version), None)
 
     # ----------------------------------------------------------------------------------------------- time line
     @cached_property
     def boundaries(self) -> list[dt.date]:
         """Sorted dates at which some row of the law starts or stops applying (segment starts)."""
         cuts: set[dt.date] = set()
-        windows = [w for _, w in self.routes] + [v.window for v in self.lists] + [w for _, w in self.rules]
+        windows = [r.window for r in self.routes] + [v.window for v in self.lists + self.cited]
+        windows += [r.window for r in self.rules]
         for w in windows:
             cuts.add(w.start)
             if w.end < FAR_FUTURE:
                 cuts.add(w.end + dt.timedelta(days=1))
-        for r, _ in self.routes:
-            for ref in r.rests_on:
+        for entry in self.routes:
+            for ref in entry.route.rests_on:
                 if ref.until:
                     cuts.add(ref.until + dt.timedelta(days=1))
         return sorted(cuts)
@@ -130,17 +172,25 @@ class Law:
     def segment_start(self, seg: int) -> dt.date:
         return FAR_PAST if seg == 0 else self.boundaries[seg - 1]
 
-    @staticmethod
-    def _pick(candidates: Iterable[tuple[T, Window]], day: dt.date) -> T | None:
-        live = [(item, w) for item, w in candidates if w.start <= day <= w.end]
-        if not live:
-            return None
-        return max(live, key=lambda iw: (iw[1].start, iw[1].order))[0]
-
     def fact_flags(self, refs: Sequence[FactRef], decisive: dt.date | None) -> list[str]:
+        """The ids of the facts ``refs`` that hold on ``decisive`` (a reference may end on a day: ``until``)."""
         return [r.fact for r in refs if r.until is None or decisive is None or decisive <= r.until]
 
-    # ----------------------------------------------------------------------------------------------- views
+    # ----------------------------------------------------------------------------------------------- in force
+    def route_on(self, stage: str, day: dt.date) -> RouteEntry | None:
+        """The route in force for ``stage`` on ``day`` (RULES.md §2), if any."""
+        return _pick(((r, r.window) for r in self.routes if r.route.stage == stage), day)
+
+    def list_on(self, list_id: str, day: dt.date, cited: bool = False) -> ListVersion | None:
+        """The version of a list in force on ``day``."""
+        return _pick(((v, v.window) for v in (self.cited if cited else self.lists) if v.id == list_id), day)
+
+    def rule_on(self, stage: str, key: str, day: dt.date) -> RuleEntry | None:
+        """The event rule in force on ``day`` for an event (``state_award``, ``discharged:age``) at ``stage``."""
+        with_ground = {e.id for e in self.vocabulary.events if "ground" in e.requires}
+        found = [(r, r.window) for r in self.rules if stage in r.rule.stages and key in r.rule.event_keys(with_ground)]
+        return _pick(found, day)
+
     def as_of(self, day: dt.date) -> LawInForce:
         """The law in force on ``day``: routes by stage, exclusion lists, event rules and what is unconfirmed."""
         return LawInForce(self, day)
@@ -157,8 +207,9 @@ class Law:
         return versions[-1]
 
     def timeline(self) -> list[tuple[dt.date, dt.date | None, Instrument]]:
-        """Every instrument version on one time line, oldest first."""
-        return sorted(((i.in_force.from_, i.in_force.to, i) for i in self.instruments), key=lambda t: t[0])
+        """Every instrument version on one time line, oldest first (a documented-only one at its first milestone)."""
+        dated = [(i.start, i.in_force.to, i) for i in self.instruments]
+        return sorted(((s, e, i) for s, e, i in dated if s is not None), key=lambda t: t[0])
 
 
 @dataclass
@@ -170,54 +221,47 @@ class LawInForce:
 
     @property
     def instruments(self) -> list[Instrument]:
-        return [i for i in self.law.instruments if i.in_force.from_ <= self.day <= (i.in_force.to or FAR_FUTURE)]
+        return [
+            i
+            for i in self.law.instruments
+            if i.in_force.from_ is not None and i.in_force.from_ <= self.day <= (i.in_force.to or FAR_FUTURE)
+        ]
 
     @property
-    def routes(self) -> dict[str, Route | None]:
-        return {
-            s.id: Law._pick(((r, w) for r, w in self.law.routes if r.stage == s.id), self.day)
-            for s in self.law.vocabulary.stages
-        }
-
-    def instrument_of(self, route: Route) -> Instrument:
-        return next(w.instrument for r, w in self.law.routes if r is route)
+    def routes(self) -> dict[str, RouteEntry | None]:
+        return {s.id: self.law.route_on(s.id, self.day) for s in self.law.vocabulary.stages}
 
     @property
     def exclusion_lists(self) -> dict[str, ListVersion]:
         out: dict[str, ListVersion] = {}
         for list_id in sorted({v.id for v in self.law.lists}):
-            found = Law._pick(((v, v.window) for v in self.law.lists if v.id == list_id), self.day)
+            found = self.law.list_on(list_id, self.day)
             if found is not None:
                 out[list_id] = found
         return out
 
     @property
-    def event_rules(self) -> list[EventRule]:
-        live: dict[tuple[str, str], tuple[EventRule, Window]] = {}
-        for rule, w in self.law.rules:
-            if not w.start <= self.day <= w.end:
-                continue
-            for stage in rule.stages:
-                for key in rule.event_keys():
-                    cur = live.get((stage, key))
-                    if cur is None or (w.start, w.order) > (cur[1].start, cur[1].order):
-                        live[(stage, key)] = (rule, w)
-        seen: dict[int, EventRule] = {}
-        for rule, _ in live.values():
-            seen[id(rule)] = rule
+    def event_rules(self) -> list[RuleEntry]:
+        """The event rules in force: for each stage and event, the one that applies on this day."""
+        seen: dict[str, RuleEntry] = {}
+        for stage in self.law.vocabulary.ids("stages"):
+            for kind, ground in self.law.vocabulary.event_keys():
+                found = self.law.rule_on(stage, f"{kind}:{ground}" if ground else kind, self.day)
+                if found is not None:
+                    seen.setdefault(found.id, found)
         return list(seen.values())
 
     @property
     def unconfirmed(self) -> list[Fact]:
         """Facts that the routes, lists and rules in force on this day rest on."""
         refs: list[FactRef] = []
-        for route in self.routes.values():
-            if route is not None:
-                refs.extend(route.rests_on)
+        for entry in self.routes.values():
+            if entry is not None:
+                refs.extend(entry.route.rests_on)
         for version in self.exclusion_lists.values():
             refs.extend(version.rests_on)
         for rule in self.event_rules:
-            refs.extend(rule.rests_on)
+            refs.extend(rule.rule.rests_on)
         ids = dict.fromkeys(self.law.fact_flags(refs, self.day))
         return [self.law.facts[i] for i in ids]
 
@@ -251,30 +295,47 @@ def _expand(item: ExclusionItem, code: CriminalCode, where: str) -> list[tuple[s
     return [(parsed.article, parsed.part, parsed.point, item.category)]
 
 
-def _resolve_window(start: dt.date | None, end: dt.date | None, inst: Instrument, order: int) -> Window:
-    return Window(inst, start or inst.in_force.from_, end or inst.in_force.to or FAR_FUTURE, order)
+def _window(start: dt.date | None, end: dt.date | None, inst: Instrument, order: int) -> Window:
+    first = start or inst.in_force.from_
+    assert first is not None  # an instrument with rows is dated (``Instrument._dated``)
+    return Window(inst, first, end or inst.in_force.to or FAR_FUTURE, order)
 
 
 @lru_cache(maxsize=1)
 def vocabulary() -> Vocabulary:
-    """The bundled vocabulary (stages, events and their same-day order, grounds, outcomes)."""
+    """The bundled vocabulary (stages, roles and event kinds, grounds, outcomes)."""
     return _validate(Vocabulary, _read_yaml(DATA_DIR / "vocabulary.yaml"), DATA_DIR / "vocabulary.yaml")
+
+
+def law_folders(*folders: Path | str) -> list[Path]:
+    """The folders of instrument files: the bundled one, ``folders``, and those of ``WAREXEMPT_LAW_DIRS``."""
+    extra = [Path(f) for f in folders]
+    extra += [Path(p) for p in os.environ.get("WAREXEMPT_LAW_DIRS", "").split(os.pathsep) if p]
+    return [DATA_DIR / "instruments", *extra]
+
+
+def law_fingerprint(folders: Sequence[Path]) -> str:
+    """A hash of the content of every law file (vocabulary, provisions, Criminal Code catalogue, instruments):
+    a stored decision names it, so it can be told whether the law it was made under has changed since."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in DATA_DIR.rglob("*") if p.is_file() and p.parent.name != "instruments")
+    for folder in folders:
+        files += sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    for file in files:
+        digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def load_law(*folders: Path | str) -> Law:
     """Load the bundled law, plus the instrument files of any extra ``folders`` (amendments, tests).
 
     ``WAREXEMPT_LAW_DIRS`` (``os.pathsep``-separated) adds folders too, so a deployment can add an amendment
-    without touching the package.
+    without touching the package. Every word a file uses (stage, event kind, ground, outcome) must be one the
+    vocabulary defines, else the file fails to load with its name and the field.
     """
-    extra = [Path(f) for f in folders]
-    extra += [Path(p) for p in os.environ.get("WAREXEMPT_LAW_DIRS", "").split(os.pathsep) if p]
-    vocab = vocabulary()
-    gravity = Gravity(vocab.gravity)
-    code = CriminalCode.load(DATA_DIR / "criminal_code", gravity, vocab.point_letters)
-    provisions = _load_provisions(DATA_DIR / "provisions.yaml")
-    files = sorted((DATA_DIR / "instruments").glob("*.yaml"))
-    for folder in extra:
+    dirs = law_folders(*folders)
+    files: list[Path] = []
+    for folder in dirs:
         if not folder.is_dir():
             raise LawDataError(f"{folder}: not a folder of law files")
         files += sorted(folder.glob("*.yaml"))
@@ -284,32 +345,46 @@ def load_law(*folders: Path | str) -> Law:
         if inst.id in seen:
             raise LawDataError(f"{path.name}: id {inst.id!r} is already used by {seen[inst.id].name}")
         seen[inst.id] = path
-    law = Law(vocab, provisions, [], code, gravity)
+    vocab = vocabulary().with_events([k for inst in instruments for k in inst.event_kinds])
+    gravity = Gravity(vocab.gravity)
+    code = CriminalCode.load(DATA_DIR / "criminal_code", gravity, vocab.point_letters)
+    law = Law(vocab, _load_provisions(DATA_DIR / "provisions.yaml"), [], code, gravity, law_fingerprint(dirs))
     order = 0
     # Instruments in force order (then file order): a later instrument's rows win ties on the same start date.
-    for inst, path in sorted(zip(instruments, files, strict=True), key=lambda ip: ip[0].in_force.from_):
+    for inst, path in sorted(zip(instruments, files, strict=True), key=lambda ip: ip[0].start or FAR_FUTURE):
         law.instruments.append(inst)
-        for fact in inst.facts:
-            law.facts.setdefault(fact.id, fact)
+        for j, fact in enumerate(inst.facts):
+            if fact.id in law.facts:
+                raise LawDataError(f"{path.name}: facts.{j}.id: fact {fact.id!r} is already defined")
+            law.facts[fact.id] = fact
         for i, route in enumerate(inst.routes):
-            law.routes.append((route, _resolve_window(route.from_, route.to, inst, order)))
+            law.routes.append(
+                RouteEntry(f"{inst.id}/routes/{route.stage}", route, _window(route.from_, route.to, inst, order))
+            )
             order += 1
             _check_ids(law, route.reasons + route.gate_reasons, f"{path.name}: routes.{i}")
         for i, rule in enumerate(inst.events):
-            law.rules.append((rule, _resolve_window(rule.from_, rule.to, inst, order)))
+            law.rules.append(RuleEntry(f"{inst.id}/events/{rule.id}", rule, _window(rule.from_, rule.to, inst, order)))
             order += 1
             _check_ids(law, rule.reasons, f"{path.name}: events.{i}")
         for i, lst in enumerate(inst.exclusion_lists):
-            law.lists.append(_list_version(law, lst, inst, order, f"{path.name}: exclusion_lists.{i}"))
+            law.lists.append(_list_version(law, law.lists, lst, inst, order, f"{path.name}: exclusion_lists.{i}"))
             order += 1
-    _check_references(law, zip(instruments, files, strict=True))
+        for i, lst in enumerate(inst.cited_offences):
+            law.cited.append(_list_version(law, law.cited, lst, inst, order, f"{path.name}: cited_offences.{i}"))
+            order += 1
+    for inst, path in zip(instruments, files, strict=True):
+        _check_words(law, inst, path.name)
+        _check_references(law, inst, path.name)
     return law
 
 
-def _list_version(law: Law, lst: ExclusionList, inst: Instrument, order: int, where: str) -> ListVersion:
+def _list_version(
+    law: Law, earlier: list[ListVersion], lst: ExclusionList, inst: Instrument, order: int, where: str
+) -> ListVersion:
     patterns: list[tuple[str, str | None, str | None, str]] = []
     if lst.base == "previous":
-        previous = [v for v in law.lists if v.id == lst.id]
+        previous = [v for v in earlier if v.id == lst.id]
         if not previous:
             raise LawDataError(f"{where}: base: previous, but no earlier version of list {lst.id!r}")
         patterns = list(previous[-1].patterns)
@@ -318,8 +393,9 @@ def _list_version(law: Law, lst: ExclusionList, inst: Instrument, order: int, wh
     for raw in lst.remove:
         c = parse_charge(raw)
         patterns = [p for p in patterns if (p[0], p[1], p[2]) != (c.article, c.part, c.point)]
-    window = _resolve_window(lst.from_, lst.to, inst, order)
-    return ListVersion(len(law.lists), lst.id, window, patterns, lst.rests_on, lst.source_urls)
+    window = _window(lst.from_, lst.to, inst, order)
+    version = f"{lst.id}@{window.start.isoformat()}"
+    return ListVersion(lst.id, version, window, patterns, lst.rests_on, lst.source_urls)
 
 
 def _check_ids(law: Law, ids: Iterable[str], where: str) -> None:
@@ -335,27 +411,58 @@ def _check_ids(law: Law, ids: Iterable[str], where: str) -> None:
         raise LawDataError(f"{where}: reason {pid!r} is not a provision id of provisions.yaml")
 
 
-def _check_references(law: Law, pairs: Iterable[tuple[Instrument, Path]]) -> None:
+def _unknown(word: str, what: str, known: list[str], where: str) -> None:
+    if word not in known:
+        raise LawDataError(f"{where}: unknown {what} {word!r}: the vocabulary has {', '.join(known)}")
+
+
+def _check_words(law: Law, inst: Instrument, name: str) -> None:
+    """Every stage, event kind, ground and outcome a file names is one the vocabulary defines (and an event rule acts
+    only on events that can end a cycle), so a word the engine cannot see fails to load instead of being ignored."""
+    vocab = law.vocabulary
+    stages, grounds, outcomes = vocab.ids("stages"), vocab.ids("discharge_grounds"), vocab.ids("outcomes")
+    active = [o.id for o in vocab.outcomes if o.active]
+    rule_kinds = [e.id for e in vocab.events if e.role in RULE_ROLES or e.role == "ground"]
+    for i, route in enumerate(inst.routes):
+        _unknown(route.stage, "stage", stages, f"{name}: routes.{i}.stage")
+        if route.activated is not None:
+            _unknown(route.activated.outcome, "outcome that opens a cycle", active, f"{name}: routes.{i}.activated")
+    ids: set[str] = set()
+    for i, rule in enumerate(inst.events):
+        where = f"{name}: events.{i}"
+        if rule.id in ids:
+            raise LawDataError(f"{where}.id: rule id {rule.id!r} is used twice in this file")
+        ids.add(rule.id)
+        for stage in rule.stages:
+            _unknown(stage, "stage", stages, f"{where}.stages")
+        for kind in rule.event:
+            _unknown(kind, "event kind a rule can act on", rule_kinds, f"{where}.event")
+        for ground in rule.grounds:
+            _unknown(ground, "discharge ground", grounds, f"{where}.grounds")
+        _unknown(rule.outcome, "outcome", outcomes, f"{where}.outcome")
+        needs_ground = [k for k in rule.event if "ground" in vocab.event(k).requires]
+        if needs_ground and not rule.grounds:
+            raise LawDataError(f"{where}.grounds: a rule for {needs_ground[0]!r} must name its grounds")
+    stage_ids = [r.route.stage for r in law.routes if r.window.instrument is inst]
+    for stage in {s for s in stage_ids if stage_ids.count(s) > 1}:
+        raise LawDataError(f"{name}: routes: two routes for stage {stage!r}; an instrument has one route a stage")
+
+
+def _check_references(law: Law, inst: Instrument, name: str) -> None:
     list_ids = {v.id for v in law.lists}
-    for inst, path in pairs:
-        refs = [(f"routes.{i}", r.rests_on) for i, r in enumerate(inst.routes)]
-        refs += [(f"events.{i}", r.rests_on) for i, r in enumerate(inst.events)]
-        refs += [(f"exclusion_lists.{i}", v.rests_on) for i, v in enumerate(inst.exclusion_lists)]
-        for where, facts in refs:
-            for ref in facts:
-                if ref.fact not in law.facts:
-                    raise LawDataError(f"{path.name}: {where}.rests_on: unknown fact {ref.fact!r}")
-        for i, route in enumerate(inst.routes):
-            if route.exclusion_list and route.exclusion_list not in list_ids:
-                raise LawDataError(f"{path.name}: routes.{i}.exclusion_list: no list {route.exclusion_list!r}")
+    refs = [(f"routes.{i}", [*r.rests_on, *r.entry_before_stage]) for i, r in enumerate(inst.routes)]
+    refs += [(f"events.{i}", r.rests_on) for i, r in enumerate(inst.events)]
+    refs += [(f"exclusion_lists.{i}", v.rests_on) for i, v in enumerate(inst.exclusion_lists)]
+    for where, facts in refs:
+        for ref in facts:
+            if ref.fact not in law.facts:
+                raise LawDataError(f"{name}: {where}.rests_on: unknown fact {ref.fact!r}")
+    for i, route in enumerate(inst.routes):
+        if route.exclusion_list and route.exclusion_list not in list_ids:
+            raise LawDataError(f"{name}: routes.{i}.exclusion_list: no list {route.exclusion_list!r}")
 
 
 @lru_cache(maxsize=1)
 def bundled_law() -> Law:
-    """The bundled law (cached): what the CLI and the API use unless told otherwise."""
+    """The bundled law (cached), with ``WAREXEMPT_LAW_DIRS``: what the CLI and the API use unless told otherwise."""
     return load_law()
-
-
-def as_of(day: dt.date | str) -> LawInForce:
-    """``warexempt.law.as_of(date)``: the bundled law in force on that day."""
-    return bundled_law().as_of(dt.date.fromisoformat(day) if isinstance(day, str) else day)

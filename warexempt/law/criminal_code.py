@@ -2,18 +2,22 @@
 
 ``articles.csv`` holds one row per article (number, titles, source); ``parts.csv`` one row per part in force with its
 points and the maximum term of imprisonment it carries, from which the gravity category of УК ст. 15 is derived
-(``Gravity``: the thresholds are law data in ``vocabulary.yaml``). Articles whose parts have not been read yet are
-accepted with any part, and the answer says the code could not be checked.
+(``Gravity``: the thresholds are law data in ``vocabulary.yaml``), and, for a part added to the Code later, the day it
+came into force (``in_force_from``) and the law that added it (``in_force_by``). Articles whose parts have not been
+read yet are accepted with any part, and the answer says the code could not be checked.
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
+import dataclasses
+import datetime as dt
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from warexempt.law.codes import ChargeCode, ChargeCodeError, article_key, parse_charge
 
@@ -33,6 +37,15 @@ def _nearest(wanted: str, have: Iterable[str], letters: str, n: int = 3) -> list
     return sorted(have, key=lambda h: abs(position(h) - position(wanted)))[:n]
 
 
+def _since(part: Part) -> dt.date:
+    return part.in_force_from or dt.date.min
+
+
+def _with(code: ChargeCode, **changes: Any) -> ChargeCode:
+    """``code`` with some fields changed (a suggestion keeps the art. 30 stage of the code it replaces)."""
+    return dataclasses.replace(code, **changes)
+
+
 @dataclass(frozen=True)
 class Part:
     label: str  # "" when the article has no numbered parts
@@ -41,6 +54,11 @@ class Part:
     life_or_death: str | None
     negligent: bool
     gravity: str
+    in_force_from: dt.date | None = None  # None: in the Code since before any date the law data covers
+    in_force_by: str | None = None  # the law that added the part, e.g. "534-ФЗ"
+
+    def in_force_on(self, day: dt.date) -> bool:
+        return self.in_force_from is None or self.in_force_from <= day
 
 
 @dataclass(frozen=True)
@@ -99,6 +117,7 @@ class CriminalCode:
         self.gravity_rank = gravity_rank  # plain values (no schema objects): the compiled tables pickle this
         self.point_letters = point_letters
         self._in_force = sorted((a for a in articles.values() if not a.repealed), key=lambda a: a.number)
+        self._by_key = sorted((article_key(a.number), a.number) for a in self._in_force)
 
     @classmethod
     def load(cls, folder: Path, gravity: Gravity, point_letters: str) -> CriminalCode:
@@ -108,6 +127,7 @@ class CriminalCode:
                 max_years = float(row["max_years"]) if row["max_years"] else None
                 negligent = row["negligent"] == "true"
                 life = row["life_or_death"] or None
+                since = row.get("in_force_from") or ""
                 parts.setdefault(row["article"], []).append(
                     Part(
                         label=row["part"],
@@ -116,6 +136,8 @@ class CriminalCode:
                         life_or_death=life,
                         negligent=negligent,
                         gravity=gravity.of(max_years, life, negligent),
+                        in_force_from=dt.date.fromisoformat(since) if since else None,
+                        in_force_by=row.get("in_force_by") or None,
                     )
                 )
         articles: dict[str, Article] = {}
@@ -142,15 +164,16 @@ class CriminalCode:
         lo, hi = article_key(first), article_key(last)
         return sorted((a for a in self.articles if lo <= article_key(a) <= hi), key=article_key)
 
-    def check(self, raw: str | ChargeCode) -> Checked:
-        """Validate a code; raise ``ChargeCodeError`` naming the code and the nearest valid ones."""
+    def check(self, raw: str | ChargeCode, on: dt.date | None = None) -> Checked:
+        """Validate a code (and, given ``on``, that its part was in force that day); raise ``ChargeCodeError``
+        naming the code, what was expected and the nearest valid codes."""
         code = parse_charge(raw) if isinstance(raw, str) else raw
         shown = str(raw)
         article = self.articles.get(code.article)
         if article is None:
-            raise ChargeCodeError(shown, f"the Criminal Code has no article {code.article}", self._near(code))
+            raise ChargeCodeError.of("article.unknown", shown, self._near(code), article=code.article)
         if article.repealed:
-            raise ChargeCodeError(shown, f"article {code.article} has been repealed", self._near(code))
+            raise ChargeCodeError.of("article.repealed", shown, self._near(code), article=code.article)
         if article.parts is None:
             return Checked(
                 code,
@@ -159,37 +182,83 @@ class CriminalCode:
                 "the code could not be checked",
             )
         if code.part is None:
-            grav = max((p.gravity for p in article.parts), key=self._gravity_rank)
+            parts = [p for p in article.parts if on is None or p.in_force_on(on)]
+            if not parts and on is not None:
+                raise self._not_yet(shown, code, min(article.parts, key=_since), on)
+            grav = max((p.gravity for p in parts), key=self._gravity_rank)
             return Checked(code, grav)
         if not article.has_parts:
-            raise ChargeCodeError(shown, f"article {code.article} has no numbered parts", (code.article,))
+            raise ChargeCodeError.of(
+                "part.none", shown, (str(_with(code, part=None, point=None)),), article=code.article
+            )
         part = article.part(code.part)
         if part is None:
-            labels = ", ".join(p.label for p in article.parts)
-            raise ChargeCodeError(
+            raise ChargeCodeError.of(
+                "part.unknown",
                 shown,
-                f"article {code.article} has parts {labels}",
-                tuple(
-                    f"{code.article}:{p}"
-                    for p in _nearest(code.part, [p.label for p in article.parts], self.point_letters)
-                ),
+                self._near_parts(code, article.parts),
+                article=code.article,
+                parts=", ".join(p.label for p in article.parts),
             )
         if code.point is not None and code.point not in part.points:
-            have = ", ".join(part.points) if part.points else "no points"
-            raise ChargeCodeError(
+            if not part.points:
+                raise ChargeCodeError.of(
+                    "point.none", shown, (str(_with(code, point=None)),), article=code.article, part=code.part
+                )
+            raise ChargeCodeError.of(
+                "point.unknown",
                 shown,
-                f"part {code.part} of article {code.article} has {have}",
-                tuple(f"{code.article}:{code.part}:{p}" for p in _nearest(code.point, part.points, self.point_letters)),
+                tuple(str(_with(code, point=p)) for p in _nearest(code.point, part.points, self.point_letters)),
+                article=code.article,
+                part=code.part,
+                points=", ".join(part.points),
             )
+        if on is not None and not part.in_force_on(on):
+            earlier = [p for p in article.parts if p.in_force_on(on)]
+            raise self._not_yet(shown, code, part, on, self._near_parts(code, earlier))
         return Checked(code, part.gravity)
+
+    def _not_yet(
+        self, shown: str, code: ChargeCode, part: Part, on: dt.date, suggestions: tuple[str, ...] = ()
+    ) -> ChargeCodeError:
+        """The error of a code whose part (or whole article, when no part is given) was not in force ``on``."""
+        provision = f"ч. {part.label} ст. {code.article}" if code.part else f"ст. {code.article}"
+        since = part.in_force_from.isoformat() if part.in_force_from else ""
+        if part.in_force_by:
+            law = part.in_force_by.replace("ФЗ", "FZ")
+            return ChargeCodeError.of(
+                "date.in_force_from", shown, suggestions, provision=provision, since=since, law=law, on=on.isoformat()
+            )
+        return ChargeCodeError.of(
+            "date.in_force_from_no_law", shown, suggestions, provision=provision, since=since, on=on.isoformat()
+        )
 
     def _gravity_rank(self, gravity: str) -> int:
         return self.gravity_rank.get(gravity, 0)
 
-    def _near(self, code: ChargeCode) -> tuple[str, ...]:
-        numbers = [a.number for a in self._in_force]
-        close = difflib.get_close_matches(code.article, numbers, n=4, cutoff=0.6)
-        return tuple(close)
+    def _near_parts(self, code: ChargeCode, parts: Iterable[Part]) -> tuple[str, ...]:
+        labels = [p.label for p in parts]
+        assert code.part is not None
+        return tuple(str(_with(code, part=p, point=None)) for p in _nearest(code.part, labels, self.point_letters))
+
+    def _near(self, code: ChargeCode, n: int = 4) -> tuple[str, ...]:
+        """The articles in force nearest to an unknown or repealed one: the article it would be a sub-article of and
+        its neighbours in the Code's order (``158.9``: 158, 158.1, 159); past the end of the Code, the ones that differ
+        by a typo (``1580``: 158, 180 …)."""
+        near: list[str] = []
+        key = article_key(code.article)
+        if self._by_key and key <= self._by_key[-1][0]:
+            head = code.article.partition(".")[0]  # 158 for 158.9
+            if head != code.article and head in self.articles and not self.articles[head].repealed:
+                near.append(head)
+            at = bisect.bisect_left(self._by_key, (key, ""))
+            around = self._by_key[max(0, at - 1) : at + 1]  # the article before it and the one after it
+            near += [number for _, number in around if number not in near]
+        else:
+            numbers = [a.number for a in self._in_force]
+            typos = difflib.get_close_matches(code.article, numbers, n=n, cutoff=0.6)
+            near = sorted(typos, key=lambda a: not code.article.startswith(a))  # a digit too many first: 1580 → 158
+        return tuple(str(_with(code, article=a, part=None, point=None)) for a in near[:n])
 
     def iter_in_force(self) -> Iterable[Article]:
         return iter(self._in_force)

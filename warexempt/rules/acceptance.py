@@ -15,7 +15,7 @@ import yaml
 from warexempt.law.catalog import Law, load_yaml
 from warexempt.rules.case import Case, CaseError
 from warexempt.rules.engine import ChargeErrors, evaluate
-from warexempt.rules.frame import case_frame
+from warexempt.rules.frames import frames
 
 
 @dataclass
@@ -104,14 +104,17 @@ def run_case_files(paths: list[Path], law: Law) -> list[CaseResult]:
             pending.append((res, case, raw["expect"]))
     if pending:
         try:
-            rows = evaluate(case_frame([c for _, c, _ in pending], law), law=law).to_dicts()
+            rows = evaluate(*frames([c for _, c, _ in pending]), law=law).to_dicts()
         except ChargeErrors as exc:
             for i, msg in exc.rows.items():
                 pending[i][0].mismatches.append(f"invalid charges: {msg}")
             ok = [p for i, p in enumerate(pending) if i not in exc.rows]
-            rows = evaluate(case_frame([c for _, c, _ in ok], law), law=law).to_dicts() if ok else []
+            rows = evaluate(*frames([c for _, c, _ in ok]), law=law).to_dicts() if ok else []
             pending = ok
         for (res, _, expect), row in zip(pending, rows, strict=True):
+            if row["error"]:
+                res.mismatches.append(f"invalid case: {row['error']}")
+                continue
             res.decision = row
             res.mismatches.extend(compare(expect, row))
     return results

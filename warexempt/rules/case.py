@@ -1,7 +1,9 @@
-"""A single case as a lawyer states it: charges, stage, dated events, and the day the question is asked.
+"""A single case as a lawyer states it: charges, the stage at the start of the record, dated events, and the day the
+question is asked.
 
-``Case`` validates the facts (RULES.md §5: impossible facts are errors, not answers) and turns into the one-row
-case frame the engine evaluates: the single-case answer and the bulk answer go through the same function.
+``Case`` reads the facts (every word checked against the vocabulary, each event with the fields its kind requires);
+what cannot be true of a history (RULES.md §5) is found by the engine itself (``rules.impossible``); ``rules.frames`` turns cases into the case frame and the events frame the engine evaluates, so
+the single-case answer and the bulk answer go through the same function.
 """
 
 from __future__ import annotations
@@ -11,13 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from warexempt.law.catalog import vocabulary
-from warexempt.law.models import EventKind, Ground, Stage
-
-_EVENTS = vocabulary().events
-ENTRY_KINDS = tuple(e.id for e in _EVENTS if e.role == "entry")
-PETITION_KINDS = tuple(e.id for e in _EVENTS if e.role == "petition")
-ORDER = {e.id: e.order for e in _EVENTS}  # same-day order of events (RULES.md §4), from vocabulary.yaml
+from warexempt.law.catalog import bundled_law
+from warexempt.law.models import Vocabulary
 
 
 class CaseError(ValueError):
@@ -30,27 +27,61 @@ class CaseError(ValueError):
         super().__init__(where + "; ".join(f"{f}: {m}" for f, m in problems))
 
 
+def vocabulary() -> Vocabulary:
+    """The vocabulary of the law in use (the bundled one with the event kinds of ``WAREXEMPT_LAW_DIRS``)."""
+    return bundled_law().vocabulary
+
+
+def _word(value: object, what: str, known: list[str]) -> str:
+    text = str(value).strip()
+    if text not in known:
+        raise ValueError(f"unknown {what} {value!r}: expected one of {', '.join(known)}")
+    return text
+
+
 class Event(BaseModel):
-    """One dated event in the life of a case (see the acceptance README for the vocabulary)."""
+    """One dated event in the life of a case (the acceptance README lists the kinds and their fields)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     date: dt.date
-    kind: EventKind
-    ground: Ground | None = None
+    kind: str
+    ground: str | None = None
+    stage: str | None = None
+    charge: str | None = None
     award: str | None = None
+    id: str | None = None
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, value: str) -> str:
+        return _word(value, "event kind", vocabulary().ids("events"))
+
+    @field_validator("ground")
+    @classmethod
+    def _ground(cls, value: str | None) -> str | None:
+        return None if value is None else _word(value, "discharge ground", vocabulary().ids("discharge_grounds"))
+
+    @field_validator("stage")
+    @classmethod
+    def _stage(cls, value: str | None) -> str | None:
+        return None if value is None else _word(value, "stage", vocabulary().ids("stages"))
 
     @model_validator(mode="after")
-    def _ground(self) -> Event:
-        if self.kind == "discharged" and self.ground is None:
-            raise ValueError("a 'discharged' event needs a ground: age, health, end_of_mobilisation or other")
-        if self.kind != "discharged" and self.ground is not None:
-            raise ValueError(f"only 'discharged' events have a ground, not {self.kind!r}")
+    def _fields(self) -> Event:
+        """RULES.md §5: each kind has the fields the vocabulary says it requires, and only those."""
+        requires = set(vocabulary().event(self.kind).requires)
+        for name in ("ground", "stage", "charge"):
+            given = getattr(self, name) is not None
+            if name in requires and not given:
+                raise ValueError(f"a {self.kind!r} event needs a {name}")
+            if given and name not in requires:
+                raise ValueError(f"a {self.kind!r} event has no {name} (only {self._owner(name)} do)")
         return self
 
-    @property
-    def order(self) -> tuple[dt.date, int]:
-        return self.date, ORDER[self.kind]
+    @staticmethod
+    def _owner(name: str) -> str:
+        return ", ".join(repr(e.id) for e in vocabulary().events if name in e.requires) or "no events"
 
 
 class Case(BaseModel):
@@ -60,10 +91,15 @@ class Case(BaseModel):
 
     case_id: str = "case"
     charges: list[str] = Field(min_length=1)
-    stage: Stage
+    stage: str
     offence_date: dt.date | None = None
     events: list[Event] = []
     as_of: dt.date = Field(default_factory=dt.date.today)
+
+    @field_validator("stage")
+    @classmethod
+    def _stage(cls, value: str) -> str:
+        return _word(value, "stage", vocabulary().ids("stages"))
 
     @field_validator("charges")
     @classmethod
@@ -72,16 +108,9 @@ class Case(BaseModel):
             raise ValueError("a charge code is empty")
         return value
 
-    @model_validator(mode="after")
-    def _possible(self) -> Case:
-        problems = impossible_facts(self.events)
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
-
-    def sorted_events(self) -> list[Event]:
-        """Events in legal order: by date, and on one day entry, petition, award/discharge/resumption, death."""
-        return sorted(self.events, key=lambda e: e.order)
+    def event_ids(self) -> list[str]:
+        """Each event's id: its own, else ``e1``, ``e2``… by its place in the list as given."""
+        return [e.id or f"e{i}" for i, e in enumerate(self.events, 1)]
 
     def with_events(self, extra: list[Event], as_of: dt.date | None = None) -> Case:
         return self.model_copy(update={"events": [*self.events, *extra], "as_of": as_of or self.as_of})
@@ -90,35 +119,13 @@ class Case(BaseModel):
     def parse(cls, data: Any, case_id: str | None = None) -> Case:
         """Validate raw data (YAML, JSON, CLI flags) into a Case or raise ``CaseError`` with field paths."""
         try:
-            return cls.model_validate(data)
+            case = cls.model_validate(data)
         except ValidationError as exc:
             problems = [(".".join(str(p) for p in e["loc"]) or "case", _message(e)) for e in exc.errors()]
             raise CaseError(problems, case_id) from None
+        return case
 
 
 def _message(err: Any) -> str:
     msg = str(err["msg"])
     return msg.removeprefix("Value error, ")
-
-
-def impossible_facts(events: list[Event]) -> list[str]:
-    """RULES.md §5: a petition, award, discharge or death before the entry event; any event after death."""
-    problems: list[str] = []
-    entries = [e.date for e in events if e.kind in ENTRY_KINDS]
-    first_entry = min(entries) if entries else None
-    for e in events:
-        if e.kind in ENTRY_KINDS:
-            continue
-        if first_entry is None:
-            problems.append(f"{e.kind} on {e.date} but no contract_signed or called_up event before it")
-        elif e.date < first_entry:
-            problems.append(f"{e.kind} on {e.date} is before the entry into service on {first_entry}")
-    deaths = [e.date for e in events if e.kind == "died"]
-    if len(deaths) > 1:
-        problems.append("more than one 'died' event")
-    if deaths:
-        death = min(deaths)
-        problems.extend(
-            f"{e.kind} on {e.date} is after the death on {death}" for e in events if e.kind != "died" and e.date > death
-        )
-    return problems

@@ -1,60 +1,45 @@
-"""``evaluate``: the one place the rules live. Case frame in, decision frame out.
+"""``evaluate``: the one place the rules live. A case frame and a long events frame in, one decision per case out.
 
-The steps follow RULES.md:
-1. events after ``as_of`` are ignored; the *decisive date* is the first petition (or the entry, for convicts), else
-   ``as_of`` (§1);
-2. the route in force for the stage on that date, and the exclusion-list version it uses, are looked up by (stage,
-   segment of the time line) in the law's tables (§2, §3);
-3. the charge sets are checked against the list and the route's gates (gravity, offence date) (§2, §3);
-4. the first award, discharge or resumption on or after the activation, and the death, are judged by the event rules
-   in force on *their* dates (§1, §4).
-The law's tables are flat arrays (``rules.tables``): each step is a ``gather`` on a small integer key, never a join.
-Steps 2-3 depend only on (stage, segment, charge set), so they are judged once per such *situation* on a small frame;
-step 4 depends only on an *event key* (stage and segment, the first terminal event's kind and segment, the death's
-segment, whether the case was activated), so it is judged once per possible key. Every output but the dates is then
-one *answer* (the situation's refusal, the offence-date gate's, or the event key's): the answers are built once, with
-the same expressions, and each row computes its keys and gathers its answer. The texts of the answers are categorical
-columns that a million rows share.
+The steps follow RULES.md, each named after its section:
+
+1. ``history.ordered`` / ``history.staged`` (§1, §4): the events in legal order up to ``as_of``, the stage on each
+   day, the attempts; ``impossible.problems`` (§5): what cannot be true;
+2. ``judge.judge_attempt`` (§2 route, §3 exclusions and gates), once per distinct attempt situation;
+3. ``history.cycles`` (§1 attempts and cycles); the rule for each closing event (§4), once per distinct one;
+   ``history.finals``: a release or a death ends the history;
+4. ``history.per_case``: the deciding attempt, the closing event and a death of every case;
+5. ``judge.judge_cycle`` (§4 outcome, §6 unconfirmed), once per distinct answer; every case gathers its answer.
+
+A single case is a one-row case frame with its events: the single check, the bulk run, the what-if branches and the
+register all come through here, so they cannot disagree. Steps 1-4 are passes over arrays (``rules.history``), the
+law is asked only in steps 2, 3 and 5, once per distinct situation — a few hundred for millions of cases.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import operator
-from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+import numpy as np
 import polars as pl
 
-from warexempt.rules.charges import ChargeSets, as_codes, assess
-from warexempt.rules.tables import FLAGS_LIST, FLAGS_NONE, FLAGS_ROUTE, FLAGS_RULE, LawTables, day_index, tables, u32
+from warexempt.law.tables import LawTables, RuleCell, tables
+from warexempt.rules import history, impossible
+from warexempt.rules.charges import ChargeSet, book
+from warexempt.rules.grid import Grid, Ints
+from warexempt.rules.history import NO_DAY, NONE, History, PerCase
+from warexempt.rules.judge import Answer, Closing, Cycle, Verdict, judge_attempt, judge_cycle
 
 if TYPE_CHECKING:
     from warexempt.law.catalog import Law
+    from warexempt.rules.frames import Encoded
 
-
-class Status(IntEnum):
-    """Where a case's evaluation stopped. Stored as a small integer column; explained by ``explain``."""
-
-    NO_ROUTE = 0
-    EXCLUDED = 1
-    GATE_GRAVITY = 2
-    GATE_OFFENCE = 3
-    ELIGIBLE = 4
-    ACTIVATED = 5
-    TERMINAL = 6
-    DEATH = 7
-
-
-NO_DAY = 2**31 - 1  # "no such event" among day numbers: later than any date
-TERMINAL_DATES = ("award_date", "discharge_date", "resumed_date")  # §4: events that end a suspension, in that order
-EVENT_DATES = ("entry_date", "petition_date", "award_date", "discharge_date", "resumed_date", "death_date")
-INPUT_COLUMNS = ("case_id", "charges", "stage", *EVENT_DATES, "discharge_ground", "as_of", "offence_date")
+CYCLES = list(Cycle)
 DECISION_SCHEMA: dict[str, pl.DataType] = {
     "case_id": pl.String(),
+    "as_of": pl.Date(),
     "eligible": pl.Boolean(),
     "outcome": pl.String(),
     "record_cleared": pl.Boolean(),
@@ -63,478 +48,365 @@ DECISION_SCHEMA: dict[str, pl.DataType] = {
     "warnings": pl.List(pl.String()),
     "decisive_date": pl.Date(),
     "decided_on": pl.Date(),
-    "status": pl.Int8(),
-    "route_key": pl.Int32(),
-    "list_key": pl.Int32(),
-    "rule_key": pl.Int32(),
     "deciding_event": pl.String(),
+    "stage": pl.String(),
+    "status": pl.String(),
+    "route": pl.String(),
+    "list_version": pl.String(),
+    "rule": pl.String(),
+    "error": pl.String(),
 }
+ANSWER_COLUMNS = (
+    "eligible",
+    "outcome",
+    "record_cleared",
+    "reasons",
+    "unconfirmed",
+    "status",
+    "route",
+    "list_version",
+    "rule",
+)
 
 
 class ChargeErrors(ValueError):
-    """Some rows' charges are not valid codes: ``rows`` maps row index → message."""
+    """Some cases' charges are not valid codes: ``rows`` maps case row → message."""
 
     def __init__(self, rows: dict[int, str]) -> None:
         self.rows = rows
         first = ", ".join(f"row {i}: {m}" for i, m in list(rows.items())[:5])
-        super().__init__(f"{len(rows)} row(s) with invalid charges: {first}")
+        super().__init__(f"{len(rows)} case(s) with invalid charges: {first}")
+
+
+_VOCABS: weakref.WeakKeyDictionary[LawTables, history.Vocabulary] = weakref.WeakKeyDictionary()
+
+
+def _vocabulary(t: LawTables) -> history.Vocabulary:
+    found = _VOCABS.get(t)
+    if found is None:
+        found = _VOCABS[t] = history.Vocabulary.of(t)
+    return found
 
 
 def evaluate(
-    frame: pl.DataFrame,
-    as_of: dt.date | None = None,
+    cases: pl.DataFrame,
+    events: pl.DataFrame | None = None,
     law: Law | None = None,
+    as_of: dt.date | None = None,
     *,
     lists: bool = True,
 ) -> pl.DataFrame:
-    """Evaluate every case of ``frame`` (see ``rules.frame.CASE_SCHEMA``) and return one decision row per case.
+    """Decide every case of ``cases`` (``rules.frames.CASE_SCHEMA``) with its events (``EVENT_SCHEMA``, matched
+    by ``case_id`` or by the case's row ``_k``); one row of ``DECISION_SCHEMA`` per case, in the cases' order.
 
-    ``as_of`` fills rows whose ``as_of`` is missing (default: today). Rows with invalid charge codes raise
-    ``ChargeErrors`` (the bulk runner removes them first, with the same check). With ``lists=False`` the
-    ``reasons``, ``unconfirmed`` and ``warnings`` columns are ``;``-joined categorical text instead of lists (the
-    same values, cheaper to write for millions of rows).
+    ``as_of`` fills cases whose ``as_of`` is missing (default: today). Invalid charge codes raise ``ChargeErrors``.
+    A case whose history cannot be true (RULES.md §5) gets its ``error`` and no answer. With ``lists=False`` the list
+    columns are ``;``-joined text (cheaper to write for millions of rows).
     """
     from warexempt.law.catalog import bundled_law
+    from warexempt.rules.frames import encode
 
     t = tables(law or bundled_law())
-    codes = as_codes(frame["charges"])
-    sets = assess(codes, t)
-    bad = codes.is_null() | ~sets.valid.gather(codes.to_physical())
-    if bad.any():
-        texts = codes.cast(pl.String)
-        raise ChargeErrors({i: sets.errors.get(texts[i], "no charge code given") for i in bad.arg_true().to_list()})
-    cases = frame.lazy().with_columns(charges=codes)
-    return decide(cases, t, sets, as_of or dt.date.today(), lists=lists).collect(engine="streaming")
+    return decide(encode(cases, events, t, as_of or dt.date.today()), t).frame(lists)
 
 
-def decide(cases: pl.LazyFrame, t: LawTables, sets: ChargeSets, as_of: dt.date, *, lists: bool) -> pl.LazyFrame:
-    """The rules as one lazy query over valid cases: ``DECISION_SCHEMA`` out.
+def decide(enc: Encoded, t: LawTables) -> Decisions:
+    """The rules over encoded frames (``rules.frames.encode``)."""
+    charges = book(t.law)
+    sets = [charges.charge_set(x) if x is not None else ChargeSet((), "no charge code given") for x in enc.charge_sets]
+    bad = {i for i, s in enumerate(sets) if s.error}
+    if bad:
+        rows = np.flatnonzero(np.isin(enc.cases.charges, list(bad)))
+        raise ChargeErrors({int(r): str(sets[enc.cases.charges[r]].error) for r in rows})
+    vocab = _vocabulary(t)
+    cases = enc.cases
+    h, ignored = history.ordered(cases, enc.events, vocab)
+    history.staged(cases, h, vocab, t)
+    problems = impossible.problems(h, t.event_keys, enc.new_offences, t.law.criminal_code)
 
-    ``charges`` must be the categorical of ``sets`` (``as_codes``); ``stage`` and ``discharge_ground`` may be text
-    or already the enums of the vocabulary. Each look-up's index is made a column before the look-up: a gather
-    whose index is a column is many times faster than one whose index is still an expression.
-    """
-    schema = cases.collect_schema()
-    names = [c for c in INPUT_COLUMNS if c in schema]  # a frame's other columns are not the engine's business
-    cases = cases.select(names)
-    # without offence dates the offence-date gate cannot refuse anyone: it is left out of the query
-    offences = "offence_date" in names
-    missing = [pl.lit(None, pl.Date).alias(c) for c in (*EVENT_DATES, "as_of") if c not in names]
-    if "discharge_ground" not in names:
-        missing.append(pl.lit(None, pl.String).alias("discharge_ground"))
-    nseg = t.nseg
-    pre = _situations(t, sets)
-    df = _event_days(cases.with_columns(missing), t, schema, as_of)
-    stage = pl.col("_s")
-    a = pl.col("_activation")
-    # §2-§3: the stage and the segment of the decisive date give the route and the list version; with the charge
-    # set they give the situation, judged once per distinct (stage, segment, set) by ``_situations``. §4: the events
-    # give the event key, judged once per possible key by ``_event_answers``.
-    df = df.with_columns(_i_route=stage * nseg + pl.col("_seg"))
-    df = df.with_columns(
-        _i_pre=pl.col("_i_route") * pre.n_sets + pl.col("_c"),
-        _i_event=_event_key(
-            t, pl.col("_i_route"), pl.col("_t_kind1"), pl.col("_t_seg1"), pl.col("_d_seg1"), a != NO_DAY
-        ),
+    # step 2: §2-§3 once per distinct attempt situation (stage, segment, charge set, offence past the gate's day)
+    situations = Grid(stage=len(t.stages), segment=t.nseg, set=len(sets), late=2)
+    verdicts: list[Verdict] = []
+    at_attempt = situations.index(
+        stage=h.stage[h.attempt],
+        segment=h.segment[h.attempt],
+        set=cases.charges[h.events.case[h.attempt]],
+        late=h.late[h.attempt],
     )
-    answers = _answers(t, sets, pre)
-    events = _event_answers(t)
-    offence = (
-        (pl.col("_before").is_not_null() & (pl.col("offence_date") >= pl.col("_before"))).fill_null(False)
-        if offences
-        else None
+    verdict_of = _judge_situations(at_attempt, situations, verdicts, t, sets)
+    allowed = np.zeros(len(h.role), dtype=np.bool_)
+    allowed[h.attempt] = np.array([v.allowed for v in verdicts], dtype=np.bool_)[verdict_of] if len(verdicts) else False
+    history.cycles(h, allowed)
+
+    # step 3: §4 once per distinct closing event (stage, event, segment, a new offence's code)
+    closings: list[Closing] = []
+    closing_of = _judge_closings(h, enc, t, closings)
+    final = np.zeros(len(h.role), dtype=np.bool_)
+    final[h.closer] = np.array([c.rule.final for c in closings], dtype=np.bool_)[closing_of] if closings else False
+    history.finals(h, final)
+    closing_no = np.full(len(h.role), NONE, dtype=np.int64)
+    closing_no[h.closer] = closing_of
+    found = history.per_case(cases, h, ignored, vocab)
+
+    # step 5: §4-§6 once per distinct answer
+    out = _answers(enc, h, found, t, sets, situations, verdicts, closings, closing_no)
+    out.errors = _errors([*problems, *found.impossible], h, enc)
+    return out
+
+
+def _judge_situations(numbers: Ints, grid: Grid, verdicts: list[Verdict], t: LawTables, sets: list[ChargeSet]) -> Ints:
+    """§2-§3 for each distinct situation: each row's verdict number (appending the new verdicts to ``verdicts``)."""
+    uniq, place = grid.distinct(numbers)
+    start = len(verdicts)
+    for number in uniq.tolist():
+        d = grid.decode(number)
+        verdicts.append(judge_attempt(t, t.stages[d["stage"]], d["segment"], sets[d["set"]], bool(d["late"])))
+    return place + start
+
+
+def _judge_closings(h: History, enc: Encoded, t: LawTables, closings: list[Closing]) -> Ints:
+    """§4 for each distinct closing event: the rule in force on its day for its stage, and the article a new
+    offence during service cites (534-FZ). Returns each closing row's number in ``closings``."""
+    grid = Grid(stage=len(t.stages), key=len(t.event_keys), segment=t.nseg, charge=len(enc.new_offences) + 1)
+    rows = h.closer
+    numbers = grid.index(
+        stage=h.stage[rows], key=h.events.key[rows], segment=h.segment[rows], charge=h.events.charge[rows] + 1
     )
-    df = df.with_columns(
-        _pre=_at(pre.status, pl.col("_i_pre")),
-        _post=_at(events + pre.size, pl.col("_i_event")),
-        **({"_before": _at(t.route_offence_before, _at(t.route_of, pl.col("_i_route")))} if offences else {}),
+    uniq, place = grid.distinct(numbers)
+    charges = book(t.law)
+    for number in uniq.tolist():
+        d = grid.decode(number)
+        rule = t.rule(t.stages[d["stage"]], t.event_keys[d["key"]], d["segment"])
+        cited = None
+        if d["charge"]:
+            code = charges.code(enc.new_offences[d["charge"] - 1])
+            if any(code.on_list(v.patterns) for v in t.cited_lists(d["segment"])):
+                cited = code.provision_id
+        closings.append(Closing(rule, cited))
+    return place
+
+
+def _pick(values: Ints, rows: Ints, fill: int) -> Ints:
+    """``values[rows]`` where ``rows`` is a row (``fill`` where it is ``NONE``)."""
+    if not len(values):
+        return np.full(len(rows), fill, dtype=np.int64)
+    return np.where(rows != NONE, values[np.maximum(rows, 0)], fill)
+
+
+def _answers(
+    enc: Encoded,
+    h: History,
+    found: PerCase,
+    t: LawTables,
+    sets: list[ChargeSet],
+    situations: Grid,
+    verdicts: list[Verdict],
+    closings: list[Closing],
+    closing_no: Ints,
+) -> Decisions:
+    """Step 5: each case's answer key — its verdict (the latest attempt's, else ``as_of``'s), the state of the
+    cycle, the closing event's rule, a death's rule, the entry-before-stage flag — judged once per distinct key."""
+    cases, attempt, closer, death = enc.cases, found.attempt, found.closer, found.death
+    has_attempt = attempt != NONE
+    stage = np.where(has_attempt, _pick(h.stage, attempt, 0), found.stage_as_of)
+    day = np.where(has_attempt, _pick(h.events.day, attempt, 0), cases.as_of)
+    segment = t.segments_of(day)
+    late = history.late_offence(cases.offence, stage, segment, t)
+    verdict = _judge_situations(
+        situations.index(stage=stage, segment=segment, set=cases.charges, late=late), situations, verdicts, t, sets
     )
-    # the answer: the situation's refusal, else the offence-date gate's, else the events'
-    chain: Any = pl.when(pl.col("_pre") != Status.ELIGIBLE).then("_i_pre")
-    if offence is not None:
-        chain = chain.when(offence).then(_post_key(t, 0, pl.col("_i_route"), 0, 0) + pre.size)
-    df = df.with_columns(_ans=chain.otherwise("_post"))
-    # each row gathers its whole answer at once (one struct), the texts already resolved
-    df = df.with_columns(_answer=_at(_shown(t, sets, answers, lists), pl.col("_ans"))).unnest("_answer")
-    status = pl.col("status")
-    out = df.select(
-        pl.col("case_id").cast(pl.String),
-        "eligible",
-        "outcome",
-        "record_cleared",
-        "reasons",
-        "unconfirmed",
-        warnings=sets.warnings.column(sets.w_of, pl.col("_c"), lists),
-        decisive_date=pl.col("_decisive").cast(pl.Date),
-        decided_on=pl.when(status == Status.TERMINAL)
-        .then("_t_day")
-        .when(status == Status.DEATH)
-        .then("_death_date")
-        .when(status == Status.ACTIVATED)
-        .then("_activation")
-        .otherwise("_decisive")
-        .cast(pl.Date),
-        status=status,
-        route_key=_at(t.route_of, pl.col("_i_route")).cast(pl.Int32),
-        list_key=_at(t.lv_of, pl.col("_i_route")).cast(pl.Int32),
-        rule_key="rule_key",
-        deciding_event="deciding_event",
+    allowed = np.array([v.allowed for v in verdicts], dtype=np.bool_)[verdict]
+    cycle = np.select(
+        [~has_attempt, ~allowed, closer == NONE],
+        [CYCLES.index(Cycle.NONE), CYCLES.index(Cycle.REFUSED), CYCLES.index(Cycle.OPEN)],
+        CYCLES.index(Cycle.CLOSED),
     )
-    if lists:
-        return out.select([pl.col(c).cast(t) for c, t in DECISION_SCHEMA.items()])
-    return out.select(list(DECISION_SCHEMA))
-
-
-def _event_days(cases: pl.LazyFrame, t: LawTables, schema: pl.Schema, as_of: dt.date) -> pl.LazyFrame:
-    """Per row (RULES.md §1, §4): the event dates as day numbers cut at the day asked about, the decisive day and the
-    activation, the first award, discharge or resumption after it (its day and kind), and the segments of the
-    decisive, terminal and death days, ready for the keys. Also ``_s`` (stage) and ``_c`` (charge set)."""
-    as_of_date = pl.col("as_of").fill_null(as_of)
-    df = cases.with_columns(
-        # §1: what happened after the day asked about has not happened yet. From here on dates are day numbers
-        # (``Date``'s own), NO_DAY for "did not happen": arithmetic on them needs no null masks.
-        [
-            pl.when(pl.col(c) <= as_of_date).then(pl.col(c).to_physical()).otherwise(NO_DAY).alias(f"_{c}")
-            for c in EVENT_DATES
-        ],
-        _s=_number(schema.get("stage"), "stage", t.stages),
-        _c=pl.col("charges").to_physical().cast(pl.UInt32),
-        _as_of=as_of_date.to_physical(),
+    closing = _pick(closing_no, closer, NONE) + 1
+    death_cell = np.where(death != NONE, _pick(h.stage, death, 0) * t.nseg + _pick(h.segment, death, 0) + 1, 0)
+    grid = Grid(
+        verdict=len(verdicts),
+        cycle=len(CYCLES),
+        closing=len(closings) + 1,
+        death=len(t.stages) * t.nseg + 1,
+        entry_before=2,
     )
-    stage = pl.col("_s")
-    entry, petition = pl.col("_entry_date"), pl.col("_petition_date")
-    df = df.with_columns(
-        # the first petition (or the entry, for convicts), else the day asked about: no event is later than it
-        _decisive=pl.min_horizontal(
-            pl.when(_one_of(stage, [t.stages.index(s) for s in t.by_petition])).then(petition).otherwise(entry),
-            "_as_of",
-        ),
-        _activation=pl.when(_one_of(stage, [t.stages.index(s) for s in t.act_petition]))
-        .then(petition)
-        .otherwise(entry),
-        _g=pl.when(pl.col("_discharge_date") != NO_DAY).then(
-            _number(schema.get("discharge_ground"), "discharge_ground", t.grounds)
-        ),
+    keys = grid.index(verdict=verdict, cycle=cycle, closing=closing, death=death_cell, entry_before=found.entry_before)
+    uniq, place = grid.distinct(keys)
+    answers: list[Answer] = []
+    for number in uniq.tolist():
+        d = grid.decode(number)
+        died: RuleCell | None = None
+        if d["death"]:
+            death_stage, death_segment = divmod(d["death"] - 1, t.nseg)
+            died = t.rule(t.stages[death_stage], "died", death_segment)
+        closed = closings[d["closing"] - 1] if d["closing"] else None
+        answers.append(judge_cycle(verdicts[d["verdict"]], CYCLES[d["cycle"]], closed, died, bool(d["entry_before"])))
+    warnings, warning_place = _warnings(found, cases.charges, sets)
+    status = np.array([a.status.value for a in answers], dtype=object)[place]
+    # the day the answer rests on, and the event it names: the closing event or death, else the attempt
+    closed_or_died = np.isin(status, ["closed", "death"])
+    by_closer = closed_or_died & (closer != NONE)
+    by_death = closed_or_died & ~by_closer & (death != NONE)
+    on_row = np.select([by_closer, by_death, has_attempt], [closer, death, attempt], NONE)
+    return Decisions(
+        case_ids=enc.case_ids,
+        as_of=cases.as_of,
+        answers=answers,
+        place=place,
+        warnings=warnings,
+        warning_place=warning_place,
+        decisive=day,
+        decided_on=np.where(on_row != NONE, _pick(h.events.day, on_row, 0), day),
+        event_row=_pick(h.events.row, on_row, NONE),
+        event_ids=enc.event_ids,
+        stage=stage,
+        stages=t.stages,
     )
-    a = pl.col("_activation")
-    df = df.with_columns(
-        _dd=day_index(t, pl.col("_decisive")),
-        _dd_death=day_index(t, pl.col("_death_date")),
-        # §4: an award, discharge or resumption counts from the activation on (none without an activation)
-        **{
-            f"_ok{i}": pl.when(pl.col(f"_{c}") >= a).then(f"_{c}").otherwise(NO_DAY)
-            for i, c in enumerate(TERMINAL_DATES)
-        },
-    )
-    ok = [pl.col(f"_ok{i}") for i in range(len(TERMINAL_DATES))]
-    # the parts of the event key (``_event_key``) as they go into it: a kind or a segment plus one, 0 for none
-    segment1 = t.segment_of_day + 1
-    df = df.with_columns(
-        _seg=_at(t.segment_of_day, pl.col("_dd")),
-        _d_seg1=pl.when(pl.col("_death_date") != NO_DAY).then(_at(segment1, pl.col("_dd_death"))).otherwise(0),
-        _t_day=pl.min_horizontal(ok),
-    )
-    t_day = pl.col("_t_day")
-    df = df.with_columns(
-        # (no terminal event: NO_DAY falls in the last segment, which no answer reads without an event kind)
-        _dd_t=day_index(t, t_day),
-        # the first of them (its kind, the ground of a discharge included; none without a known ground)
-        _t_kind1=pl.when(t_day == NO_DAY)
-        .then(0)
-        .when(ok[0] == t_day)
-        .then(pl.lit(t.key("state_award") + 1, pl.UInt32))
-        .when(ok[1] == t_day)
-        .then((pl.col("_g") + (t.key(f"discharged:{t.grounds[0]}") + 1)).fill_null(0))
-        .otherwise(pl.lit(t.key("resumed") + 1, pl.UInt32)),
-    )
-    return df.with_columns(_t_seg1=_at(segment1, pl.col("_dd_t")))
-
-
-def _shown(t: LawTables, sets: ChargeSets, answers: pl.DataFrame, lists: bool) -> pl.Series:
-    """The answers (``_answers``) as a row of the decision shows them: one struct per answer key."""
-    return answers.select(
-        "status",
-        eligible="eligible",
-        outcome=pl.Series(t.outcomes, dtype=pl.Enum(t.outcomes)).gather(answers["outcome"]),
-        record_cleared="cleared",
-        reasons=sets.reasons.resolve(answers["reasons"], lists),
-        unconfirmed=t.flags.resolve(answers["flags"], lists),
-        rule_key=pl.col("rule").cast(pl.Int32),
-        deciding_event=pl.Series(t.event_keys, dtype=t.event_enum).gather(answers["event"]),
-    ).to_struct()
-
-
-def _answers(t: LawTables, sets: ChargeSets, pre: Situations) -> pl.DataFrame:
-    """The answer for every key a row can have (see ``decide``): the refusals at the gates, one per situation, then
-    every (status after the gates, stage and segment, rule, event). Columns: outcome (index into the vocabulary's
-    outcomes), eligible, cleared, reasons and flags (indices into the answer texts), event (index into event keys),
-    and the ``Status`` and event rule behind it (for ``explain``)."""
-    post = _post_answers(t)
-    refused = pl.DataFrame(
-        {"status": pre.status, "reasons": pre.reasons, "flags": pre.flags},
-    ).select(
-        "status",
-        outcome=pl.lit(t.outcomes.index("not_covered"), pl.UInt32),
-        eligible=pl.lit(False),
-        cleared=pl.lit(False),
-        reasons=pl.col("reasons").cast(pl.UInt32),
-        flags=pl.col("flags").cast(pl.UInt32),
-        event=pl.lit(None, pl.UInt32),
-        rule=pl.lit(None, pl.UInt32),
-    )
-    return pl.concat([refused, post])
-
-
-def _post_dims(t: LawTables) -> tuple[int, int, int]:
-    """The sizes of an answer key after the gates: stage-segments, rules (+1 for none), events (+1 for none)."""
-    return len(t.stages) * t.nseg, t.n_rules + 1, len(t.event_keys) + 1
-
-
-def law_answers(t: LawTables) -> LawTables:
-    """``t`` with the answers that depend on the law alone built (``_post_answers``, ``_event_answers``), as
-    ``bundled_tables`` caches them: a run then only judges its own charge sets."""
-    _post_answers(t)
-    _event_answers(t)
-    return t
-
-
-def _post_answers(t: LawTables) -> pl.DataFrame:
-    """The answers after the gates (``GATE_OFFENCE`` … ``DEATH``) for every (stage and segment, rule, event): the law's
-    own texts, the same for every file, so computed once per ``LawTables``."""
-    if t.post_answers is not None:
-        return t.post_answers
-    n_routes_at, n_rule, n_kind = _post_dims(t)
-    size = (Status.DEATH - Status.GATE_OFFENCE + 1) * n_routes_at * n_rule * n_kind
-    key = pl.col("_key")
-    frame = pl.select(_key=pl.int_range(0, size, dtype=pl.UInt32)).with_columns(
-        _status=(key // (n_routes_at * n_rule * n_kind) + Status.GATE_OFFENCE).cast(pl.Int8),
-        _i_route=key // (n_rule * n_kind) % n_routes_at,
-        _rule=_key_part(key, n_kind, n_rule),
-        _t_kind=_key_part(key, 1, n_kind),
-    )
-    frame = frame.with_columns(_route=_at(t.route_of, pl.col("_i_route")), _seg=pl.col("_i_route") % t.nseg)
-    status, route, rule = pl.col("_status"), pl.col("_route"), pl.col("_rule")
-    terminal = _one_of(status, [Status.TERMINAL, Status.DEATH])
-    outcome = _by_status(
-        [
-            ((Status.GATE_OFFENCE,), u32([t.outcomes.index("not_covered")]), pl.lit(0, pl.UInt32)),
-            ((Status.ELIGIBLE,), u32([t.outcomes.index("eligible")]), pl.lit(0, pl.UInt32)),
-            ((Status.ACTIVATED,), t.route_outcome, route),
-            ((Status.TERMINAL, Status.DEATH), t.rule_outcome, rule),
-        ]
-    )
-    reasons = _by_status(
-        [
-            ((Status.GATE_OFFENCE,), t.r_gate, route),
-            ((Status.ELIGIBLE,), t.r_eligible, route),
-            ((Status.ACTIVATED,), t.r_activated, route),
-            ((Status.TERMINAL, Status.DEATH), t.r_rule, rule),
-        ]
-    )
-    # a rule's unconfirmed facts join the route's and the list's
-    flags = _flags_at(
-        t, pl.when(terminal).then(FLAGS_RULE).otherwise(FLAGS_ROUTE), pl.when(terminal).then(rule + 1).otherwise(0)
-    )
-    frame = frame.with_columns(_i_outcome=outcome[1], _i_reasons=reasons[1], _i_flags=flags)
-    t.post_answers = frame.select(
-        status=status,
-        outcome=_at(outcome[0], pl.col("_i_outcome")),
-        eligible=_at(outcome[0], pl.col("_i_outcome")) != t.outcomes.index("not_covered"),
-        cleared=terminal & _at(t.rule_cleared, rule).fill_null(False),
-        reasons=_at(reasons[0], pl.col("_i_reasons")),
-        flags=_at(t.flags_of, pl.col("_i_flags")),
-        event=pl.when(status == Status.TERMINAL).then("_t_kind").when(status == Status.DEATH).then(t.key("died")),
-        rule=rule,
-    )
-    return t.post_answers
-
-
-def _post_key(t: LawTables, after: Any, i_route: Any, rule1: Any, kind1: Any) -> Any:
-    """The place of an answer in ``_post_answers``: ``after`` is its status counted from ``GATE_OFFENCE``, ``rule1`` and
-    ``kind1`` the event rule and event plus one (0 for none). Numbers or expressions alike."""
-    n_routes_at, n_rule, n_kind = _post_dims(t)
-    return ((after * n_routes_at + i_route) * n_rule + rule1) * n_kind + kind1
-
-
-def _key_part(key: pl.Expr, stride: int, n: int) -> pl.Expr:
-    """A part of a mixed-radix key that counts "none" as 0 and a value as itself plus one: the value, or null."""
-    return (key // stride % n).cast(pl.Int64).replace(0, None).sub(1).cast(pl.UInt32)
-
-
-def _event_dims(t: LawTables) -> tuple[int, int]:
-    """The sizes of an event key's parts: the first terminal event's kind (+1 for none), a segment (+1 for none)."""
-    return len(t.event_keys) + 1, t.nseg + 1
-
-
-def _event_key(
-    t: LawTables, i_route: pl.Expr, kind1: pl.Expr, t_seg1: pl.Expr, d_seg1: pl.Expr, act: pl.Expr
-) -> pl.Expr:
-    """A case's *event key*: stage and segment, the first award, discharge or resumption (its kind and the segment of
-    its date), the segment of the death's date, and whether the case was activated (``act``, contract or petition).
-    A kind or segment comes as its number plus one, 0 for none.
-
-    Everything §4 decides about a case that passed the gates is a function of this key, so ``_event_answers``
-    judges every possible key once (a few tens of thousands) and each row only computes its key.
-    """
-    n_kind, n_seg1 = _event_dims(t)
-    return (((i_route * n_kind + kind1) * n_seg1 + t_seg1) * n_seg1 + d_seg1) * 2 + act.cast(pl.UInt32)
-
-
-def _event_answers(t: LawTables) -> pl.Series:
-    """RULES.md §4 for every event key (``_event_key``): the place of its answer in ``_post_answers``.
-
-    The event rule in force on the date of the first terminal event and on the date of the death, and which of them
-    decides (``_event_status``), judged with the same expressions for every key; the law's own, so cached in the
-    ``LawTables``."""
-    if t.event_answers is not None:
-        return t.event_answers
-    n_kind, n_seg1 = _event_dims(t)
-    n_keys = len(t.event_keys)
-    size = len(t.stages) * t.nseg * n_kind * n_seg1 * n_seg1 * 2
-    key = pl.col("_key")
-    frame = pl.select(_key=pl.int_range(0, size, dtype=pl.UInt32)).with_columns(
-        _i_route=key // (n_kind * n_seg1 * n_seg1 * 2),
-        _t_kind=_key_part(key, n_seg1 * n_seg1 * 2, n_kind),
-        _t_seg=_key_part(key, n_seg1 * 2, n_seg1),
-        _d_seg=_key_part(key, 2, n_seg1),
-        activation=pl.when(key % 2 == 1).then(pl.lit(dt.date(1970, 1, 1))),
-    )
-    stage = pl.col("_i_route") // t.nseg
-    frame = frame.with_columns(
-        _i_t=(stage * n_keys + pl.col("_t_kind")) * t.nseg + pl.col("_t_seg"),
-        _i_d=(stage * n_keys + t.key("died")) * t.nseg + pl.col("_d_seg"),
-    ).with_columns(
-        _t_rule=_at(t.rule_of, pl.col("_i_t")),
-        _final=_at(t.final_of, pl.col("_i_t")),
-        _d_rule=_at(t.rule_of, pl.col("_i_d")),
-    )
-    frame = frame.with_columns(_status=_event_status())
-    status = pl.col("_status")
-    rule = pl.when(status == Status.TERMINAL).then("_t_rule").when(status == Status.DEATH).then("_d_rule")
-    kind = pl.when(status == Status.TERMINAL).then(pl.col("_t_kind") + 1).otherwise(0)
-    after = (status - Status.GATE_OFFENCE).cast(pl.UInt32)
-    post = _post_key(t, after, pl.col("_i_route"), (rule + 1).fill_null(0), kind)
-    t.event_answers = frame.select(post.cast(pl.UInt32).alias("event_answer")).to_series()
-    return t.event_answers
 
 
 @dataclass
-class Situations:
-    """Per (stage, segment, charge set), at ``(stage * nseg + segment) * n_sets + set``: where the coverage and the
-    gates leave a case (``Status`` up to ``GATE_GRAVITY``, else ``ELIGIBLE`` for "passes"), with the reasons and
-    the unconfirmed facts of a refusal (indices into the answer texts and into ``flags_of``)."""
+class Decisions:
+    """The decisions of a run: each case's answer (a number into ``answers``) and dates. ``frame`` lays them out as
+    ``DECISION_SCHEMA`` (for a million cases), ``row`` as one plain dict (for one case, without a frame)."""
 
-    n_sets: int
-    status: pl.Series
-    reasons: pl.Series
-    flags: pl.Series
+    case_ids: pl.Series | list[str]
+    as_of: Ints
+    answers: list[Answer]
+    place: Ints
+    warnings: list[tuple[str, ...]]
+    warning_place: Ints
+    decisive: Ints
+    decided_on: Ints
+    event_row: Ints
+    event_ids: pl.Series | list[str]
+    stage: Ints
+    stages: list[str]
+    errors: dict[int, str] = field(default_factory=dict)
 
-    @property
-    def size(self) -> int:
-        return len(self.status)
+    def __len__(self) -> int:
+        return len(self.place)
 
+    def row(self, i: int) -> dict[str, object]:
+        """Case ``i``'s decision as a dict of ``DECISION_SCHEMA``."""
+        a = self.answers[int(self.place[i])]
+        error = self.errors.get(i)
+        answer: dict[str, object] = {
+            "eligible": a.eligible,
+            "outcome": a.outcome,
+            "record_cleared": a.record_cleared,
+            "reasons": list(a.reasons),
+            "unconfirmed": list(a.unconfirmed),
+            "warnings": list(self.warnings[int(self.warning_place[i])]),
+            "decisive_date": _date(int(self.decisive[i])),
+            "decided_on": _date(int(self.decided_on[i])),
+            "deciding_event": None if self.event_row[i] == NONE else str(self.event_ids[int(self.event_row[i])]),
+            "stage": self.stages[int(self.stage[i])],
+            "status": a.status.value,
+            "route": a.route,
+            "list_version": a.list_version,
+            "rule": a.rule,
+        }
+        if error is not None:
+            answer = dict.fromkeys(answer)
+        return {"case_id": str(self.case_ids[i]), "as_of": _date(int(self.as_of[i])), **answer, "error": error}
 
-def _situations(t: LawTables, sets: ChargeSets) -> Situations:
-    """RULES.md §2-§3 (coverage, exclusion lists, the gravity gate) judged once per (stage, segment, charge set):
-    they depend on nothing else, and a file holds a few thousand such situations for millions of rows."""
-    n_sets, n_versions, n_routes = len(sets.keys), len(t.list_versions), t.n_routes
-    i_pre = pl.int_range(0, len(t.stages) * t.nseg * n_sets, dtype=pl.UInt32)
-    frame = (
-        pl.select(_i_pre=i_pre)
-        .with_columns(_i_route=pl.col("_i_pre") // n_sets, _c=pl.col("_i_pre") % n_sets)
-        .with_columns(
-            _route=_at(t.route_of, pl.col("_i_route")),
-            _lv=_at(t.lv_of, pl.col("_i_route")),
-            _seg=pl.col("_i_route") % t.nseg,
+    def rows(self) -> list[dict[str, object]]:
+        return [self.row(i) for i in range(len(self))]
+
+    def frame(self, lists: bool = True) -> pl.DataFrame:
+        """All decisions as ``DECISION_SCHEMA`` (with ``lists=False`` the list columns ``;``-joined text)."""
+        shown = _shown(self.answers, lists)[self.place]
+        warnings = _texts(self.warnings, lists)[self.warning_place]
+        ids = self.event_ids if isinstance(self.event_ids, pl.Series) else pl.Series(self.event_ids, dtype=pl.String)
+        deciding = ids.cast(pl.String).gather(pl.Series(np.ma.masked_equal(self.event_row, NONE), dtype=pl.Int64))
+        out = pl.DataFrame(
+            {
+                "case_id": pl.Series(self.case_ids, dtype=pl.String),
+                "as_of": _dates(self.as_of),
+                **{c: shown[c] for c in ANSWER_COLUMNS[:5]},
+                "warnings": warnings,
+                "decisive_date": _dates(self.decisive),
+                "decided_on": _dates(self.decided_on),
+                "deciding_event": deciding,
+                "stage": pl.Series(self.stages, dtype=pl.Categorical())[self.stage],
+                **{c: shown[c] for c in ANSWER_COLUMNS[5:]},
+                "error": pl.Series(
+                    [self.errors.get(i) for i in range(len(self))] if self.errors else [None] * len(self),
+                    dtype=pl.String,
+                ),
+            }
         )
-    )
-    frame = frame.with_columns(_i_listed=pl.col("_c") * n_versions + pl.col("_lv")).with_columns(
-        _listed=_at(sets.listed, pl.col("_i_listed"))
-    )
-    frame = frame.with_columns(_status=_gates(t, sets))
-    route, c = pl.col("_route"), pl.col("_c")
-    reasons = _by_status(
-        [
-            ((Status.NO_ROUTE,), t.r_no_route, route.fill_null(n_routes)),
-            ((Status.EXCLUDED,), sets.r_excluded, pl.col("_i_listed")),
-            ((Status.GATE_GRAVITY,), sets.r_gravity, c * n_routes + route),
-        ]
-    )
-    status = pl.col("_status")
-    kind = pl.when(status == Status.NO_ROUTE).then(FLAGS_NONE).when(status == Status.EXCLUDED).then(FLAGS_LIST)
-    # an exclusion's unconfirmed facts include needs_detail when only a too-coarse code matched (_listed == 1)
-    extra = pl.when(status == Status.EXCLUDED).then(pl.col("_listed")).otherwise(0)
-    frame = frame.with_columns(_i_reasons=reasons[1], _i_flags=_flags_at(t, kind.otherwise(FLAGS_ROUTE), extra)).select(
-        "_status", _reasons=_at(reasons[0], pl.col("_i_reasons")), _flags=_at(t.flags_of, pl.col("_i_flags"))
-    )
-    return Situations(n_sets, frame["_status"], frame["_reasons"], frame["_flags"])
+        if self.errors:
+            blank = pl.col("error").is_not_null()
+            answer = [c for c in out.columns if c not in ("case_id", "as_of", "error")]
+            out = out.with_columns(pl.when(blank).then(None).otherwise(pl.col(c)).alias(c) for c in answer)
+        if lists:
+            return out.with_columns(pl.col(c).cast(dtype) for c, dtype in DECISION_SCHEMA.items())
+        return out
 
 
-def _flags_at(t: LawTables, kind: pl.Expr, extra: pl.Expr) -> pl.Expr:
-    """The place in ``t.flags_of`` of the unconfirmed facts of this kind for the row's route and segment."""
-    return ((kind * t.n_routes + pl.col("_route").fill_null(0)) * t.nseg + pl.col("_seg")) * (t.n_rules + 1) + extra
+def _date(day: int) -> dt.date:
+    return dt.date(1970, 1, 1) + dt.timedelta(days=day)
 
 
-def _number(dtype: pl.DataType | None, column: str, words: list[str]) -> pl.Expr:
-    """A vocabulary column (text, or already the vocabulary's enum) as each value's place in ``words``."""
-    col = pl.col(column)
-    enum = pl.Enum(words)
-    return (col if dtype == enum else col.cast(enum)).to_physical().cast(pl.UInt32)
+def _dates(days: Ints) -> pl.Series:
+    return pl.Series(days.astype(np.int32), dtype=pl.Int32).cast(pl.Date)
 
 
-def _by_status(parts: list[tuple[Sequence[Status], pl.Series, pl.Expr]]) -> tuple[pl.Series, pl.Expr]:
-    """One table and an index into it that stand for ``table[local]`` of the part whose statuses include each row's
-    ``_status``: the tables are laid end to end, so every row costs one ``gather`` whichever part it falls in."""
-    status = pl.col("_status")
-    at = 0
-    chain: Any = pl
-    for statuses, table, index in parts:
-        chain = chain.when(_one_of(status, statuses)).then(index + at)
-        at += len(table)
-    return pl.concat([table for _, table, _ in parts]), chain
+def _texts(values: list[tuple[str, ...]], lists: bool) -> pl.Series:
+    """Lists of texts (reasons, flags, warnings) as a list column, or as ``;``-joined categorical text."""
+    if lists:
+        return pl.Series(values, dtype=pl.List(pl.String))
+    return pl.Series([";".join(v) for v in values], dtype=pl.Categorical())
 
 
-def _one_of(col: pl.Expr, values: Sequence[int]) -> pl.Expr:
-    """``col.is_in(values)`` for a few small integers, as comparisons (many times faster over millions of rows)."""
-    return functools.reduce(operator.or_, (col == v for v in values), pl.lit(False))
+def _shown(answers: list[Answer], lists: bool) -> pl.DataFrame:
+    """The answers as a decision row shows them (list columns, or ``;``-joined text)."""
 
+    def words(values: list[str | None]) -> pl.Series:
+        return pl.Series(values, dtype=pl.Categorical())
 
-def _at(table: pl.Series, index: pl.Expr) -> pl.Expr:
-    """``table[index]`` for every row (null where the index is null)."""
-    return pl.lit(table).gather(index)
-
-
-def _gates(t: LawTables, sets: ChargeSets) -> pl.Expr:
-    """Coverage, the exclusion list and the gravity gate (``_route``, ``_c``, ``_listed``), or ``ELIGIBLE``: passes."""
-    route, c = pl.col("_route"), pl.col("_c")
-    covered = _at(t.route_covered, route).fill_null(False)
-    max_rank = _at(t.route_max_rank, route)
-    rank = _at(sets.rank, c)
-    gravity_fail = max_rank.is_not_null() & (_at(sets.unknown, c) | (rank > max_rank).fill_null(False))
-    return (
-        pl.when(~covered)
-        .then(pl.lit(Status.NO_ROUTE))
-        .when(pl.col("_listed").is_not_null())
-        .then(pl.lit(Status.EXCLUDED))
-        .when(gravity_fail)
-        .then(pl.lit(Status.GATE_GRAVITY))
-        .otherwise(pl.lit(Status.ELIGIBLE))
-        .cast(pl.Int8)
+    return pl.DataFrame(
+        {
+            "eligible": pl.Series([a.eligible for a in answers], dtype=pl.Boolean),
+            "outcome": words([a.outcome for a in answers]),
+            "record_cleared": pl.Series([a.record_cleared for a in answers], dtype=pl.Boolean),
+            "reasons": _texts([a.reasons for a in answers], lists),
+            "unconfirmed": _texts([a.unconfirmed for a in answers], lists),
+            "status": words([a.status.value for a in answers]),
+            "route": words([a.route for a in answers]),
+            "list_version": words([a.list_version for a in answers]),
+            "rule": words([a.rule for a in answers]),
+        }
     )
 
 
-def _event_status() -> pl.Expr:
-    """Where the events leave a case that passed the gates (``Status``, from ``ELIGIBLE`` on): a final release
-    first, then a death, then another terminal event, then the activation (RULES.md §4)."""
-    return (
-        pl.when(pl.col("_final").fill_null(False))
-        .then(pl.lit(Status.TERMINAL))
-        .when(pl.col("_d_rule").is_not_null())
-        .then(pl.lit(Status.DEATH))
-        .when(pl.col("_t_rule").is_not_null())
-        .then(pl.lit(Status.TERMINAL))
-        .when(pl.col("activation").is_not_null())
-        .then(pl.lit(Status.ACTIVATED))
-        .otherwise(pl.lit(Status.ELIGIBLE))
-        .cast(pl.Int8)
-    )
+def _warnings(found: PerCase, charges: Ints, sets: list[ChargeSet]) -> tuple[list[tuple[str, ...]], Ints]:
+    """What an answer warns about: the charges' catalogue notices, events after ``as_of`` that were ignored, a new
+    offence outside a cycle (RULES.md §4) — once per distinct combination."""
+    grid = Grid(set=len(sets), ignored=int(found.ignored.max(initial=0)) + 1, stray=2)
+    uniq, place = grid.distinct(grid.index(set=charges, ignored=found.ignored, stray=found.stray))
+    values: list[tuple[str, ...]] = []
+    for number in uniq.tolist():
+        d = grid.decode(number)
+        items = list(sets[d["set"]].warnings)
+        if d["ignored"]:
+            items.append(f"{d['ignored']} event(s) dated after the as-of date were ignored")
+        if d["stray"]:
+            items.append(
+                "a new offence outside a cycle of service changes nothing in this case: it is a case of its own"
+            )
+        values.append(tuple(items))
+    return values, place
+
+
+def _errors(problems: list[tuple[int, int, str]], h: History, enc: Encoded) -> dict[int, str]:
+    """RULES.md §5: for each case whose history cannot be true, each impossible event named by its id and date."""
+    messages: dict[int, list[str]] = {}
+    for case, row, message in sorted(problems, key=lambda p: (p[0], h.events.day[p[1]])):
+        day = _date(int(h.events.day[row]))
+        messages.setdefault(case, []).append(f"{enc.event_ids[int(h.events.row[row])]} ({day}): {message}")
+    return {case: "; ".join(m) for case, m in messages.items()}
+
+
+__all__ = ["DECISION_SCHEMA", "NO_DAY", "ChargeErrors", "Decisions", "decide", "evaluate"]

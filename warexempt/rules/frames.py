@@ -1,0 +1,219 @@
+"""The engine's input: a case frame (one row per case) and a long events frame (one row per event).
+
+``CASE_SCHEMA`` and ``EVENT_SCHEMA`` are what every caller gives (a single case is a one-row frame with its events);
+``encode`` turns their words and dates into the small codes and day numbers the passes of ``rules.history`` use.
+A bulk file's row has one date column per event kind (the bulk schema of the acceptance README): ``bulk_events``,
+the one converter, makes those columns events, as the vocabulary's ``bulk`` fields say.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from warexempt.law.tables import LawTables, day_number
+from warexempt.rules.case import Case
+from warexempt.rules.charges import set_numbers, set_texts
+from warexempt.rules.history import NO_DAY, NONE, Cases, Events
+
+CASE_SCHEMA: dict[str, pl.DataType] = {
+    "case_id": pl.String(),
+    "charges": pl.List(pl.String()),
+    "stage": pl.String(),
+    "offence_date": pl.Date(),
+    "as_of": pl.Date(),
+}
+EVENT_SCHEMA: dict[str, pl.DataType] = {
+    "case_id": pl.String(),
+    "event_id": pl.String(),
+    "date": pl.Date(),
+    "kind": pl.String(),
+    "ground": pl.String(),
+    "stage": pl.String(),
+    "charge": pl.String(),
+}
+
+
+def frames(cases: Iterable[Case]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The case frame and the events frame of some cases (a single case: one row and its events)."""
+    rows = list(cases)
+    case_frame = pl.DataFrame(
+        {
+            "case_id": [c.case_id for c in rows],
+            "charges": [list(c.charges) for c in rows],
+            "stage": [c.stage for c in rows],
+            "offence_date": [c.offence_date for c in rows],
+            "as_of": [c.as_of for c in rows],
+        },
+        schema=CASE_SCHEMA,
+    )
+    columns: dict[str, list[object]] = {name: [] for name in ("_k", *EVENT_SCHEMA)}
+    for k, c in enumerate(rows):
+        for event, event_id in zip(c.events, c.event_ids(), strict=True):
+            columns["_k"].append(k)
+            columns["case_id"].append(c.case_id)
+            columns["event_id"].append(event_id)
+            columns["date"].append(event.date)
+            columns["kind"].append(event.kind)
+            columns["ground"].append(event.ground)
+            columns["stage"].append(event.stage)
+            columns["charge"].append(event.charge)
+    # ``_k``: the case's row, so that cases are matched by place, not by an id two files may share
+    return case_frame, pl.DataFrame(columns, schema={"_k": pl.UInt32(), **EVENT_SCHEMA})
+
+
+def _codes(values: pl.Expr | pl.Series, words: list[str]) -> pl.Expr | pl.Series:
+    """Words of the vocabulary (stages, event keys) as their place in ``words`` (null stays null)."""
+    return values.cast(pl.Enum(words)).to_physical().cast(pl.Int64)
+
+
+@dataclass
+class Encoded:
+    """The frames as the engine's arrays (``rules.history.Cases``, ``Events``) and what the answer names back."""
+
+    cases: Cases
+    events: Events
+    case_ids: pl.Series | list[str]
+    charge_sets: list[str | None]  # [charge set number] → the codes as typed, ``;``-joined
+    event_ids: pl.Series | list[str]  # [event row] → its id
+    new_offences: list[str]  # [charge number] → a new offence's code, in sorted order
+
+
+def encode_cases(cases: list[Case], t: LawTables) -> Encoded:
+    """``encode(*frames(cases))`` without the frames: the same arrays, made straight from the cases, so that one
+    case (a single check, a what-if branch, a register entry) pays microseconds, not a data frame's set-up."""
+    stages = {s: i for i, s in enumerate(t.stages)}
+    keys = {k: i for i, k in enumerate(t.event_keys)}
+    sets: dict[str, int] = {}
+    charge_sets = [sets.setdefault(";".join(c.charges), len(sets)) for c in cases]
+    codes = sorted({e.charge for c in cases for e in c.events if e.charge is not None})
+    code_no = {c: i for i, c in enumerate(codes)}
+    columns: dict[str, list[int]] = {name: [] for name in ("case", "day", "key", "to_stage", "charge")}
+    ids: list[str] = []
+    for k, c in enumerate(cases):
+        ids.extend(c.event_ids())
+        for e in c.events:
+            columns["case"].append(k)
+            columns["day"].append(day_number(e.date))
+            columns["key"].append(keys[f"{e.kind}:{e.ground}" if e.ground else e.kind])
+            columns["to_stage"].append(stages[e.stage] if e.stage else NONE)
+            columns["charge"].append(code_no[e.charge] if e.charge is not None else NONE)
+    arrays = {name: np.array(values, dtype=np.int64) for name, values in columns.items()}
+    coded = Cases(
+        stage0=np.array([stages[c.stage] for c in cases], dtype=np.int64),
+        charges=np.array(charge_sets, dtype=np.int64),
+        as_of=np.array([day_number(c.as_of) for c in cases], dtype=np.int64),
+        offence=np.array([day_number(c.offence_date) if c.offence_date else NO_DAY for c in cases], dtype=np.int64),
+    )
+    events = Events(**arrays, row=np.arange(len(ids), dtype=np.int64))
+    return Encoded(coded, events, [c.case_id for c in cases], list(sets), ids, codes)
+
+
+def _array(values: pl.Series, fill: int) -> npt.NDArray[np.int64]:
+    return values.cast(pl.Int64).fill_null(fill).to_numpy()
+
+
+def encode(cases: pl.DataFrame, events: pl.DataFrame | None, t: LawTables, as_of: dt.date) -> Encoded:
+    """The frames as arrays of codes and day numbers. ``events`` may name its case by ``case_id`` or by its row
+    ``_k``, and may come already encoded (``bulk_events``: ``_k, day, key, event_id``)."""
+    names = cases.columns
+    sets = set_numbers(cases["charges"])
+    default = day_number(as_of)
+    coded = Cases(
+        stage0=_array(_codes(cases["stage"], t.stages), NONE),
+        charges=_array(sets.to_physical(), 0),
+        as_of=_array(cases["as_of"].to_physical(), default) if "as_of" in names else np.full(cases.height, default),
+        offence=_array(cases["offence_date"].to_physical(), NO_DAY)
+        if "offence_date" in names
+        else np.full(cases.height, NO_DAY),
+    )
+    if events is None:
+        events = pl.DataFrame(schema=EVENT_SCHEMA)
+    if "key" in events.columns:  # already encoded
+        arrays = Events(
+            case=_array(events["_k"], 0),
+            day=_array(events["day"], NO_DAY),
+            key=_array(events["key"], 0),
+            to_stage=np.full(events.height, NONE),
+            charge=np.full(events.height, NONE),
+            row=np.arange(events.height),
+        )
+        return Encoded(coded, arrays, cases["case_id"].cast(pl.String), set_texts(sets), events["event_id"], [])
+    arrays, ids, codes = _encode_events(cases, events, t)
+    return Encoded(coded, arrays, cases["case_id"].cast(pl.String), set_texts(sets), ids, codes)
+
+
+def _encode_events(cases: pl.DataFrame, events: pl.DataFrame, t: LawTables) -> tuple[Events, pl.Series, list[str]]:
+    given = events.columns
+    missing = [pl.lit(None, pl.String).alias(c) for c in ("ground", "stage", "charge", "event_id") if c not in given]
+    events = events.with_columns(missing)
+    with_ground = [e.id for e in t.law.vocabulary.events if "ground" in e.requires]
+    if "_k" not in given:  # matched by case_id
+        if cases["case_id"].is_duplicated().any():
+            raise ValueError("the case frame repeats a case_id: its events cannot be matched to one case")
+        index = cases.select(pl.col("case_id").cast(pl.String)).with_row_index("_k")
+        events = events.join(index, on="case_id", how="left", maintain_order="left")
+        unknown = events.filter(pl.col("_k").is_null())["case_id"].unique().to_list()
+        if unknown:
+            raise ValueError(f"events name cases that are not in the case frame: {', '.join(map(str, unknown[:5]))}")
+    kinds = events["kind"]
+    key = pl.when(kinds.is_in(with_ground)).then(kinds + ":" + events["ground"]).otherwise(kinds)
+    codes = sorted(set(events["charge"].drop_nulls().to_list()))
+    coded = Events(
+        case=_array(events["_k"], 0),
+        day=_array(events["date"].to_physical(), NO_DAY),
+        key=_array(_codes(events.select(key.alias("k"))["k"], t.event_keys), NONE),
+        to_stage=_array(_codes(events["stage"], t.stages), NONE),
+        charge=_array(events["charge"].cast(pl.Enum(codes)).to_physical(), NONE),
+        row=np.arange(events.height),
+    )
+    ids = events["event_id"].fill_null(pl.Series([f"e{i}" for i in range(1, events.height + 1)]))
+    return coded, ids, codes
+
+
+def bulk_events(rows: pl.DataFrame, t: LawTables) -> pl.DataFrame:
+    """A bulk file's date columns as encoded events (``encode``), row by row: each column the vocabulary names as an
+    event kind's ``bulk`` column (``contract_date`` → ``contract_signed``; ``discharge_date`` with its ground column
+    ``discharge_ground``) that holds a date is one event, whose id is the column's name.
+
+    ``rows``: the checked rows, with those columns as dates and the ground column as the vocabulary's words.
+    """
+    vocab = t.law.vocabulary
+    grounds = vocab.ids("discharge_grounds")
+    days, keys, ids = [], [], []
+    for event in vocab.events:
+        if event.bulk is None or event.bulk not in rows.columns:
+            continue
+        days.append(pl.col(event.bulk).to_physical().cast(pl.Int32))
+        if "ground" in event.requires:
+            first = t.event_keys.index(f"{event.id}:{grounds[0]}")
+            ground = pl.col(event.bulk_ground or "").cast(pl.Enum(grounds)).to_physical()
+            keys.append((ground.cast(pl.Int32) + first).cast(pl.UInt8))
+        else:
+            keys.append(pl.lit(t.event_keys.index(event.id), pl.UInt8))
+        ids.append(event.bulk)
+    column = pl.Enum(ids)
+    key_column = [next((b for b in ids if _kind_of(vocab, b) == k.split(":")[0]), ids[0]) for k in t.event_keys]
+    return (
+        rows.select(
+            _k=pl.int_range(0, rows.height, dtype=pl.UInt32),
+            day=pl.concat_list(days),
+            key=pl.concat_list(keys),
+        )
+        .explode("day", "key")
+        .filter(pl.col("day").is_not_null())
+        .with_columns(
+            to_stage=pl.lit(None, pl.UInt8),
+            charge=pl.lit(None, pl.Enum([])),
+            event_id=pl.lit(pl.Series(key_column, dtype=column)).gather(pl.col("key")),
+        )
+    )
+
+
+def _kind_of(vocab: object, column: str) -> str:
+    return next(e.id for e in vocab.events if e.bulk == column)  # type: ignore[attr-defined]
