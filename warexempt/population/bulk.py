@@ -11,19 +11,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
+from warexempt.law.tables import LawTables
 from warexempt.population.checks import ERROR_SCHEMA, RowPass, describe, file_checks, flag, repeated_ids, strays
+from warexempt.population.output import write
 from warexempt.population.source import DATES, BulkFileError, read_cases, unreadable
-from warexempt.rules.charges import ChargeSets, assess
-from warexempt.rules.engine import decide
-from warexempt.rules.tables import LawTables
+from warexempt.rules.charges import book, set_texts
+from warexempt.rules.engine import Decisions, decide
+from warexempt.rules.frames import Encoded, bulk_events, encode
 
 __all__ = ["OUTPUT_COLUMNS", "BulkFileError", "BulkResult", "run_bulk", "summary", "write"]
 
-# The columns of the decisions file: the engine's answer without its internal keys (DECISION_SCHEMA).
+# The columns of the decisions file: the engine's answer (DECISION_SCHEMA) with its trace, without ``error``.
 OUTPUT_COLUMNS = [
     "case_id",
+    "as_of",
     "eligible",
     "outcome",
     "record_cleared",
@@ -33,6 +38,11 @@ OUTPUT_COLUMNS = [
     "decisive_date",
     "decided_on",
     "deciding_event",
+    "stage",
+    "status",
+    "route",
+    "list_version",
+    "rule",
 ]
 
 
@@ -45,16 +55,16 @@ class BulkResult:
 
 @dataclass
 class Prepared:
-    """The checked file: the good rows as the engine's case frame, the errors, the charge sets, the rows read."""
+    """The checked file: the good rows encoded for the engine, the errors, the file's line of each good row."""
 
-    frame: pl.LazyFrame
+    encoded: Encoded
     errors: pl.DataFrame
-    sets: ChargeSets
+    lines: npt.NDArray[np.int64]  # [case] → its row in the file (from 1)
     rows: int
 
 
-def _prepare(source: pl.LazyFrame, t: LawTables) -> Prepared:
-    """Check every row (RULES.md §5) and keep the good ones as the engine's case frame.
+def _prepare(source: pl.LazyFrame, t: LawTables, as_of: dt.date) -> Prepared:
+    """Check every row's fields and keep the good ones, their date columns made events (``rules.frames``).
 
     The per-row work is one streaming pass (``RowPass``); what needs the whole file (repeated ids, the distinct
     charge sets) is done beside it on the pass's columns. The (few) bad rows are read again to be described.
@@ -62,8 +72,10 @@ def _prepare(source: pl.LazyFrame, t: LawTables) -> Prepared:
     rp = RowPass.over(source, t)
     parsing = rp.parsing()
     rows = rp.run(parsing)
-    sets = assess(rows["charges"], t)
-    whole_file = file_checks(repeated_ids(rows["case_id"]), sets)
+    charges = book(t.law)
+    texts = set_texts(rows["charges"])
+    invalid = {i: err for i, x in enumerate(texts) if x is not None and (err := charges.charge_set(x).error)}
+    whole_file = file_checks(repeated_ids(rows["case_id"]), invalid)
     flagged = flag(rows, whole_file)
     errors = pl.DataFrame(schema=ERROR_SCHEMA)
     if flagged.any():
@@ -76,57 +88,64 @@ def _prepare(source: pl.LazyFrame, t: LawTables) -> Prepared:
             suspect = suspect.filter(pl.col("_row").is_in((flagged.arg_true() + 1).cast(pl.UInt32).implode()))
         if suspect.height:
             suspect = suspect.with_columns(*parsing, charges=rp.codes)
-            errors = describe(suspect, rp.checks + whole_file, sets)
+            errors = describe(suspect, rp.checks + whole_file, {texts[i]: m for i, m in invalid.items()})
             rows = rows.filter(~flagged)
-    frame = rows.lazy().select(
+    lines = np.flatnonzero(~flagged.to_numpy()) + 1 if flagged.any() else np.arange(1, rows.height + 1)
+    columns = rows.select(
         "case_id",
         "charges",
-        pl.col("_stage").alias("stage"),
-        pl.col("_contract_date").alias("entry_date"),
-        *(pl.col(f"_{c}").alias(c) for c in DATES[1:] if c in rp.given),
-        pl.col("_ground").alias("discharge_ground"),
-        *(pl.col(f"_{c}").alias(c) for c in ("as_of", "offence_date") if c in rp.given),  # a blank as_of: the run's
+        stage="_stage",
+        discharge_ground="_ground",
+        **{c: f"_{c}" for c in (*DATES, "as_of", "offence_date") if c in rp.given},
     )
-    return Prepared(frame, errors, sets, flagged.len())
+    encoded = encode(columns, bulk_events(columns, t), t, as_of)
+    return Prepared(encoded, errors, lines, flagged.len())
 
 
 Progress = Callable[[str, int, int], None]
 
 
-def run_bulk(path: Path, t: LawTables, as_of: dt.date, output: Path, progress: Progress | None = None) -> BulkResult:
-    """Check and evaluate a whole file and write the decisions to ``output`` (``progress(step, done, total)``)."""
+def run_bulk(
+    path: Path,
+    t: LawTables,
+    as_of: dt.date,
+    output: Path,
+    progress: Progress | None = None,
+    *,
+    ignore_extra_columns: bool = False,
+) -> BulkResult:
+    """Check and evaluate a whole file and write the decisions to ``output`` (``progress(step, done, total)``).
+
+    ``ignore_extra_columns``: leave out the file's columns the schema does not have (else they stop the run)."""
     step = progress or (lambda *_: None)
     step("reading and checking rows", 0, 2)
-    source = read_cases(path)
+    cases = read_cases(path, ignore_extra_columns=ignore_extra_columns)
     try:
-        prepared = _prepare(source, t)
+        prepared = _prepare(cases.frame, t, as_of)
     except pl.exceptions.PolarsError as exc:  # a file whose header reads but whose data does not
         raise unreadable(path, exc) from None
     step("deciding and writing", 1, 2)
-    write(decide(prepared.frame, t, prepared.sets, as_of, lists=False).select(OUTPUT_COLUMNS), output)
+    decisions = decide(prepared.encoded, t)
+    impossible = _impossible(decisions, prepared)
+    out = decisions.frame(lists=False)
+    if impossible.height:
+        out = out.filter(pl.col("error").is_null())
+    write(out.select(OUTPUT_COLUMNS), output)
     step("done", 2, 2)
-    errors = prepared.errors
-    return BulkResult(prepared.rows, prepared.rows - errors["row"].n_unique(), errors)
+    found = pl.concat([prepared.errors, impossible]).sort("row", maintain_order=True)
+    errors = cases.with_errors(found)  # with the rows that could not be read, numbered as in the file
+    bad = found["row"].n_unique()
+    return BulkResult(prepared.rows + cases.errors.height, prepared.rows - bad, errors)
 
 
-def write(data: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
-    """Write decisions or errors as Parquet or CSV by the file's suffix, streamed to a temporary file that is
-    renamed at the end, so an interrupted run never leaves a half-written output under the real name."""
-    tmp = path.with_name(path.name + ".partial")
-    parquet = path.suffix.lower() == ".parquet"
-    try:
-        if isinstance(data, pl.DataFrame) and parquet:  # already in memory (the errors): no query to stream
-            data.write_parquet(tmp, compression="lz4")
-        elif isinstance(data, pl.DataFrame):
-            data.write_csv(tmp)
-        elif parquet:
-            data.sink_parquet(tmp, compression="lz4")
-        else:
-            data.sink_csv(tmp)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(path)
+def _impossible(decisions: Decisions, prepared: Prepared) -> pl.DataFrame:
+    """The errors file's rows for histories that cannot be true (RULES.md §5, found by the engine): the column is
+    the date column of the event at fault."""
+    rows = [
+        (int(prepared.lines[case]), str(decisions.case_ids[case]), column, day.isoformat(), message)
+        for case, column, day, message in decisions.problems
+    ]
+    return pl.DataFrame(rows, schema=ERROR_SCHEMA, orient="row")
 
 
 def summary(output: Path) -> tuple[pl.DataFrame, pl.DataFrame]:

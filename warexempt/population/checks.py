@@ -1,4 +1,8 @@
-"""The checks of a file of cases (RULES.md §5): one streaming pass per row, then what needs the whole file.
+"""The checks of a file of cases' fields: one streaming pass per row, then what needs the whole file.
+
+What cannot be true of a case's history (RULES.md §5: an award before the contract, anything after death) is not
+checked here but by the engine itself (``rules.impossible``), as for every other caller; these checks are the words
+and dates of each field.
 
 A bad row never stops a run: every check that fails gives one line of the errors file (row number, column, value,
 reason). Stage and ground words are read exactly first; a file with stray spaces around them is read again with
@@ -12,9 +16,9 @@ from typing import Any, cast
 
 import polars as pl
 
+from warexempt.law.tables import LawTables
 from warexempt.population.source import EVERY_DATE, OPTIONAL
-from warexempt.rules.charges import ChargeSets, code_type
-from warexempt.rules.tables import LawTables
+from warexempt.rules.charges import set_type
 
 ERROR_SCHEMA = {
     "row": pl.Int64,
@@ -72,7 +76,7 @@ def row_checks(text: list[str], stages: list[str], grounds: list[str]) -> list[C
 
     ``text``: the date columns that were read as text and are parsed per row.
     """
-    c_, death, ground = pl.col("_contract_date"), pl.col("_death_date"), pl.col("discharge_ground")
+    ground = pl.col("discharge_ground")
     blank_ground = ground.is_null() | (ground.str.len_bytes() == 0)
     checks: list[Check] = [
         (
@@ -110,16 +114,10 @@ def row_checks(text: list[str], stages: list[str], grounds: list[str]) -> list[C
             "a ground without a discharge_date",
         ),
     ]
-    for c in ("petition_date", "award_date", "discharge_date", "resumed_date", "death_date"):
-        d = pl.col(f"_{c}")
-        checks.append((c, d.is_not_null() & c_.is_null(), d, "an event without a contract_date (entry into service)"))
-        checks.append((c, d < c_, d, "before the contract_date"))
-    for c in ("petition_date", "award_date", "discharge_date", "resumed_date"):
-        checks.append((c, pl.col(f"_{c}") > death, pl.col(f"_{c}"), "after the death_date"))
     return checks
 
 
-def file_checks(duplicates: pl.Series, sets: ChargeSets) -> list[Check]:
+def file_checks(duplicates: pl.Series, invalid: dict[int, str]) -> list[Check]:
     """The checks that need the whole file: repeated ids, and the charge sets (checked once per distinct set).
 
     A check that cannot fail in this file (no repeated id, every set valid) is left out: it would cost a pass over
@@ -130,18 +128,18 @@ def file_checks(duplicates: pl.Series, sets: ChargeSets) -> list[Check]:
         ids = pl.col("case_id")
         checks.append(("case_id", pl.col("_row").is_in(duplicates.implode()), ids, "case_id is not unique"))
     bad_set = pl.col("charges").is_null()
-    if not sets.valid.all():
-        bad_set = bad_set | ~pl.lit(sets.valid).gather(pl.col("charges").to_physical())
+    if invalid:  # the charge sets (by number) that are not valid codes
+        bad_set = bad_set | pl.col("charges").to_physical().is_in(list(invalid))
     checks.append(("charges", bad_set, pl.col("charges"), ""))
     return checks
 
 
-def describe(suspect: pl.DataFrame, checks: list[Check], sets: ChargeSets) -> pl.DataFrame:
+def describe(suspect: pl.DataFrame, checks: list[Check], invalid: dict[str, str]) -> pl.DataFrame:
     """The errors file's rows for the (few) bad rows: one per check that fails, with the row number and reason."""
     parts = []
     for col, expr, value, reason in checks:
         why = (
-            pl.col("charges").cast(pl.String).replace_strict(sets.errors, default="no charge code given")
+            pl.col("charges").cast(pl.String).replace_strict(invalid, default="no charge code given")
             if col == "charges"
             else pl.lit(reason)
         )
@@ -198,8 +196,9 @@ class RowPass:
             *([pl.col("discharge_ground").cast(pl.String)] if "discharge_ground" in given else []),
         )
         text = [c for c in EVERY_DATE if c in given and schema[c] != pl.Date]
-        codes = pl.col("charges").cast(code_type())
-        return cls(source, given, text, row_checks(text, t.stages, t.grounds), t.stages, t.grounds, codes)
+        codes = pl.col("charges").cast(set_type())
+        grounds = t.law.vocabulary.ids("discharge_grounds")
+        return cls(source, given, text, row_checks(text, t.stages, grounds), t.stages, grounds, codes)
 
     def parsing(self, stage_values: list[str] | None = None, ground_values: list[str] | None = None) -> list[pl.Expr]:
         """The parsed columns ``_<date>``, ``_stage`` and ``_ground`` (see ``words`` for the values)."""

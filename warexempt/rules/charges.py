@@ -138,12 +138,18 @@ def book(law: Law) -> ChargeBook:
     return found
 
 
+def set_type() -> pl.Categorical:
+    """The type that numbers a run's charge sets: a categorical with the run's own categories, so the numbers are
+    dense from 0 (``set_texts`` reads the sets back from the categories)."""
+    return pl.Categorical(pl.Categories.random())
+
+
 def set_numbers(charges: pl.Series) -> pl.Series:
     """The charge sets of a column as dense numbers: a categorical with the run's own categories, so a million rows
     hash their text once and the set of number ``i`` is the ``i``-th category (``set_texts``). A list column is
     joined with ``;`` first."""
     text = charges.list.join(";") if isinstance(charges.dtype, pl.List) else charges.cast(pl.String)
-    return text.cast(pl.Categorical(pl.Categories.random()))
+    return text.cast(set_type())
 
 
 def set_texts(numbers: pl.Series) -> list[str | None]:

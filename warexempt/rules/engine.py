@@ -150,7 +150,8 @@ def decide(enc: Encoded, t: LawTables) -> Decisions:
 
     # step 5: §4-§6 once per distinct answer
     out = _answers(enc, h, found, t, sets, situations, verdicts, closings, closing_no)
-    out.errors = _errors([*problems, *found.impossible], h, enc)
+    out.problems = _problems([*problems, *found.impossible], h, enc)
+    out.errors = _errors(out.problems)
     return out
 
 
@@ -281,7 +282,8 @@ class Decisions:
     event_ids: pl.Series | list[str]
     stage: Ints
     stages: list[str]
-    errors: dict[int, str] = field(default_factory=dict)
+    errors: dict[int, str] = field(default_factory=dict)  # case → what cannot be true of its history (§5)
+    problems: list[tuple[int, str, dt.date, str]] = field(default_factory=list)  # (case, event id, date, why)
 
     def __len__(self) -> int:
         return len(self.place)
@@ -400,12 +402,20 @@ def _warnings(found: PerCase, charges: Ints, sets: list[ChargeSet]) -> tuple[lis
     return values, place
 
 
-def _errors(problems: list[tuple[int, int, str]], h: History, enc: Encoded) -> dict[int, str]:
-    """RULES.md §5: for each case whose history cannot be true, each impossible event named by its id and date."""
+def _problems(found: list[tuple[int, int, str]], h: History, enc: Encoded) -> list[tuple[int, str, dt.date, str]]:
+    """RULES.md §5: each impossible event as (case, event id, date, why), in the order of the cases and dates."""
+    out = [
+        (case, str(enc.event_ids[int(h.events.row[row])]), _date(int(h.events.day[row])), message)
+        for case, row, message in found
+    ]
+    return sorted(out, key=lambda p: (p[0], p[2]))
+
+
+def _errors(problems: list[tuple[int, str, dt.date, str]]) -> dict[int, str]:
+    """For each case whose history cannot be true, each impossible event named by its id and date."""
     messages: dict[int, list[str]] = {}
-    for case, row, message in sorted(problems, key=lambda p: (p[0], h.events.day[p[1]])):
-        day = _date(int(h.events.day[row]))
-        messages.setdefault(case, []).append(f"{enc.event_ids[int(h.events.row[row])]} ({day}): {message}")
+    for case, event, day, message in problems:
+        messages.setdefault(case, []).append(f"{event} ({day}): {message}")
     return {case: "; ".join(m) for case, m in messages.items()}
 
 
