@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from warexempt.law.catalog import Law, bundled_law
-from warexempt.rules.case import Case, CaseError
 from warexempt.law.tables import tables
+from warexempt.rules.case import Case, CaseError
 from warexempt.rules.engine import decide
 from warexempt.rules.engine import evaluate as _evaluate
 from warexempt.rules.frames import encode_cases

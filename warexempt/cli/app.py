@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from warexempt.facade import Decision
     from warexempt.law.catalog import Law
+    from warexempt.lifecycle.whatif import Branch
 
 # The commands import what they need themselves: `warexempt bulk` on a million rows should not spend a tenth of its
 # time loading the explanation, what-if and case-file machinery it never uses.
@@ -76,12 +77,22 @@ def _day(value: str | None, what: str = "--as-of") -> dt.date:
 
 
 def _event(text: str) -> dict[str, str]:
-    bits = text.split(":")
-    if len(bits) not in (2, 3):
-        _fail(f"--event {text!r}: expected DATE:KIND or DATE:discharged:GROUND, e.g. 2024-11-01:command_petition")
-    ev = {"date": bits[0], "kind": bits[1]}
-    if len(bits) == 3:
-        ev["ground"] = bits[2]
+    """``DATE:KIND`` or ``DATE:KIND:VALUE``, the value being the field the kind requires (a discharge's ground, a
+    stage change's stage, a new offence's charge code — which may itself hold colons: ``2026-02-01:new_offence:338:4``)."""
+    from warexempt.law.catalog import bundled_law
+
+    day, _, rest = text.partition(":")
+    kind, _, value = rest.partition(":")
+    if not day or not kind:
+        _fail(
+            f"--event {text!r}: expected DATE:KIND or DATE:KIND:VALUE, e.g. 2024-11-01:command_petition, "
+            "2025-02-01:discharged:health, 2024-06-01:stage_changed:trial, 2026-02-01:new_offence:338:4"
+        )
+    ev = {"date": day, "kind": kind}
+    vocab = bundled_law().vocabulary
+    requires = vocab.event(kind).requires if kind in vocab.ids("events") else []
+    if value:
+        ev[requires[0] if requires else "ground"] = value
     return ev
 
 
@@ -133,7 +144,11 @@ def check_cmd(
     stage: Annotated[str | None, typer.Option(help="pre_trial, trial, appeal or sentenced.")] = None,
     event: Annotated[
         list[str] | None,
-        typer.Option("--event", help="DATE:KIND[:GROUND], e.g. 2024-11-01:command_petition."),
+        typer.Option(
+            "--event",
+            help="DATE:KIND[:VALUE], e.g. 2024-11-01:command_petition, 2025-02-01:discharged:health, "
+            "2024-06-01:stage_changed:trial, 2026-02-01:new_offence:338:4 (repeat).",
+        ),
     ] = None,
     offence_date: Annotated[str | None, typer.Option("--offence-date", help="When the offence was committed.")] = None,
     as_of: AsOf = None,
@@ -144,8 +159,6 @@ def check_cmd(
     ] = False,
 ) -> None:
     """Check one case: is it covered, what is its status on a date, and which provisions decide it."""
-    from warexempt.explain.citations import cite
-    from warexempt.explain.i18n import gettext
     from warexempt.facade import check, what_if
     from warexempt.law.codes import ChargeCodeError
     from warexempt.rules.case import Case, CaseError
@@ -174,34 +187,31 @@ def check_cmd(
     except (CaseError, ChargeCodeError) as exc:
         _fail(str(exc))
     if as_json:
-        payload = decision.to_dict(lang)
-        if whatif:
-            payload["what_if"] = [
-                {
-                    "events": [{"kind": k, "ground": g} for k, g in b.events],
-                    "on": b.on.isoformat(),
-                    "outcome": b.outcome,
-                    "record_cleared": b.record_cleared,
-                    "reasons": list(b.reasons),
-                    "citations": [cite(r, decision.law).text(lang) for r in b.reasons],
-                    "unconfirmed": list(b.unconfirmed),
-                }
-                for b in branches
-            ]
+        from warexempt.explain.views import decision_view, what_if_view
+
+        payload = what_if_view(decision, branches, lang) if whatif else decision_view(decision, lang)
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
     _show(decision, lang)
     if whatif:
-        from rich.table import Table
+        _what_if_table(branches, lang)
 
-        _ = lambda m, **kw: gettext(lang, m, **kw)  # noqa: E731
-        table = Table(title=_("What happens next"))
-        table.add_column(_("If"))
-        table.add_column(_("Then"))
-        table.add_column(_("Reasons"))
-        for b in branches:
-            table.add_row(b.label, b.outcome, "; ".join(cite(r, decision.law).text(lang) for r in b.reasons))
-        _out().print(table)
+
+def _what_if_table(branches: list[Branch], lang: str) -> None:
+    """The what-if branches as a table (``explain.views.branch_view``)."""
+    from rich.table import Table
+
+    from warexempt.explain.i18n import gettext
+    from warexempt.explain.views import branch_view
+
+    _ = lambda m, **kw: gettext(lang, m, **kw)  # noqa: E731
+    table = Table(title=_("What happens next"))
+    for heading in (_("If"), _("Then"), _("Reasons")):
+        table.add_column(heading)
+    for b in branches:
+        view = branch_view(b, _law(), lang)
+        table.add_row(view["label"], view["outcome_label"], "; ".join(c["text"] for c in view["citations"]))
+    _out().print(table)
 
 
 @app.command("cases")
@@ -240,29 +250,70 @@ def bulk_cmd(
     output: Annotated[Path, typer.Option("-o", "--output", help="Decisions: .parquet or .csv.")],
     as_of: AsOf = None,
     errors: Annotated[Path | None, typer.Option("--errors", help="Bad rows file (default OUTPUT.errors.csv).")] = None,
+    manifest: Annotated[
+        Path | None, typer.Option("--manifest", help="The run's manifest (default OUTPUT.manifest.json).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing decisions, errors and manifest.")] = False,
+    ignore_extra_columns: Annotated[
+        bool,
+        typer.Option("--ignore-extra-columns", help="Leave out columns the bulk schema does not have (else: stop)."),
+    ] = False,
     show_summary: Annotated[
         bool, typer.Option("--summary", help="Counts by outcome and by deciding provision.")
     ] = False,
 ) -> None:
-    """Evaluate a file of cases; bad rows go to an errors file with row, column and reason."""
-    from warexempt.population.bulk import BulkFileError, run_bulk, summary, write
-    from warexempt.rules.tables import bundled_tables
+    """Evaluate a file of cases; bad rows go to an errors file with row, column and reason.
+
+    The decisions, the errors and a manifest (the input's SHA-256, the counts, the law's fingerprint) are written
+    under temporary names and renamed at the end, the manifest last; Ctrl-C leaves the earlier files as they were.
+    A second run on the same output is refused while one runs.
+    """
+    from warexempt.law.catalog import bundled_law
+    from warexempt.law.tables import tables
+    from warexempt.population.bulk import BulkFileError, BulkResult, run_bulk, summary
+    from warexempt.population.output import BulkRun, OutputError, Targets, write
+
+    def stop(message: str) -> NoReturn:  # as _fail, on one line however long (a script greps it)
+        from rich.markup import escape
+
+        _err().print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
 
     day = _day(as_of)
     if output.suffix.lower() not in (".csv", ".parquet"):
         _fail(f"-o {output}: expected a .csv or .parquet file name")
-    errors = errors or output.with_name(output.stem + ".errors.csv")
-    law_tables = bundled_tables()
+    targets = Targets.of(output, errors, manifest)
     try:
-        if sys.stderr.isatty():
-            result = _with_progress(lambda report: run_bulk(infile, law_tables, day, output, progress=report))
-        else:  # no bar (and no refresh thread) when stderr is a file or a pipe
-            result = run_bulk(infile, law_tables, day, output)
-    except BulkFileError as exc:
-        _fail(str(exc))
-    write(result.errors, errors)
-    bad = result.errors.select("row").n_unique() if result.errors.height else 0
-    print(f"{result.decided:,} cases decided -> {output}; {bad:,} rows with errors -> {errors}", file=sys.stderr)
+        with BulkRun(infile, targets, force=force) as run:  # paths, folders, lock: all before the input is read
+            law_tables = tables(bundled_law())
+
+            def decide(report: Callable[[str, int, int], None] | None = None) -> BulkResult:
+                return run_bulk(
+                    infile,
+                    law_tables,
+                    day,
+                    run.staged.decisions,
+                    progress=report,
+                    ignore_extra_columns=ignore_extra_columns,
+                )
+
+            try:  # no bar (and no refresh thread) when stderr is a file or a pipe
+                result = _with_progress(decide) if sys.stderr.isatty() else decide()
+            except BulkFileError as exc:
+                stop(str(exc))
+            bad = result.rows - result.decided
+            try:
+                write(result.errors, run.staged.errors)
+                run.commit(rows_read=result.rows, rows_decided=result.decided, rows_with_errors=bad, as_of=day)
+            except OSError as exc:  # a full disk, a folder made read-only meanwhile
+                stop(f"cannot write {exc.filename or targets.errors} ({exc.strerror or 'input/output error'})")
+    except OutputError as exc:
+        stop(str(exc))
+    print(
+        f"{result.decided:,} cases decided -> {output}; {bad:,} rows with errors -> {targets.errors}; "
+        f"manifest -> {targets.manifest}",
+        file=sys.stderr,
+    )
     if show_summary:
         from rich.table import Table
 
@@ -290,92 +341,86 @@ def _with_progress(work: Callable[[Callable[[str, int, int], None]], T]) -> T:
 
 
 @app.command("law")
-def law_cmd(as_of: AsOf = None, lang: Lang = "en") -> None:
-    """The law in force on a day: stages covered, exclusions with titles, grounds, sources, what is unconfirmed."""
+def law_cmd(
+    as_of: AsOf = None,
+    lang: Lang = "en",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The law in force on a day: stages covered, exclusions with titles, event rules, sources, what is unconfirmed."""
     from rich.panel import Panel
     from rich.table import Table
 
-    from warexempt.explain.citations import cite
     from warexempt.explain.i18n import date as fmt_date
-    from warexempt.explain.i18n import gettext, pick
+    from warexempt.explain.i18n import gettext
+    from warexempt.explain.views import law_view
 
     day = _day(as_of)
-    law = _law()
-    view = law.as_of(day)
+    view = law_view(_law(), day, lang)
+    if as_json:
+        typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
+        return
     _ = lambda m, **kw: gettext(lang, m, **kw)  # noqa: E731
-
     _out().print(Panel(_("Law in force on {day}", day=fmt_date(day, lang)), expand=False))
     table = Table(title=_("Route"))
-    table.add_column(_("Stage"))
-    table.add_column(_("Route"))
-    table.add_column(_("Instrument"))
-    for stage, route in view.routes.items():
-        if route is None or not route.covered:
-            label = _("no statutory route") + (
-                "" if route is None else f" ({'; '.join(cite(r, law).text(lang) for r in route.reasons)})"
-            )
-            table.add_row(stage, label, "")
-        else:
-            inst = view.instrument_of(route)
-            table.add_row(stage, "; ".join(cite(r, law).text(lang) for r in route.reasons), pick(inst.title, lang))
+    for heading in (_("Stage"), _("Route"), _("Instrument"), "id"):
+        table.add_column(heading)
+    for r in view["routes"]:
+        cited = "; ".join(c["text"] for c in r["citations"])
+        text = cited if r["covered"] else _("no statutory route") + (f" ({cited})" if cited else "")
+        table.add_row(r["stage_label"], text, r["instrument"] or "", r["id"] or "")
     _out().print(table)
-    for list_id, version in view.exclusion_lists.items():
-        t = Table(title=f"{_('Excluded offences')}: {cite(list_id, law).text(lang)}")
-        t.add_column("code")
-        t.add_column("title")
-        t.add_column("category")
-        for art, part, point, category in version.patterns:
-            pid = "uk:" + ":".join(x for x in (art, part, point) if x)
-            c = cite(pid, law)
-            t.add_row(c.text(lang), c.title(lang), category)
+    for lst in view["exclusion_lists"]:
+        t = Table(title=f"{_('Excluded offences')}: {lst['citation']['text']} ({lst['id']})")
+        for heading in ("code", "title", "category"):
+            t.add_column(heading)
+        for item in lst["items"]:
+            t.add_row(item["text"], item["id"], item["category"])
         _out().print(t)
-        for url in version.source_urls:
+        for url in lst["sources"]:
             _out().print(f"  source: {url}", highlight=False)
     rules = Table(title="events")
-    rules.add_column("stages")
-    rules.add_column("event")
-    rules.add_column(_("Outcome"))
-    rules.add_column(_("Reasons"))
-    for rule in view.event_rules:
+    for heading in ("id", "stages", "event", _("Outcome"), _("Reasons")):
+        rules.add_column(heading)
+    for rule in view["event_rules"]:
         rules.add_row(
-            ", ".join(rule.stages),
-            ", ".join(rule.event_keys()),
-            rule.outcome,
-            "; ".join(cite(r, law).text(lang) for r in rule.reasons),
+            rule["id"],
+            ", ".join(rule["stages"]),
+            ", ".join(rule["events"]) + (f" ({', '.join(rule['grounds'])})" if rule["grounds"] else ""),
+            rule["outcome"],
+            "; ".join(c["text"] for c in rule["citations"]),
         )
     _out().print(rules)
-    facts = view.unconfirmed
-    if facts:
+    if view["unconfirmed"]:
         _out().print(f"[bold]{_('Unconfirmed facts')}[/]")
-        for f in facts:
-            _out().print(f"  [yellow]{f.id}[/]: {pick(f, lang)}", highlight=False)
-    for inst in view.instruments:
-        for url in inst.source_urls:
-            _out().print(f"  {inst.id}: {url}", highlight=False)
+        for f in view["unconfirmed"]:
+            _out().print(f"  [yellow]{f['id']}[/]: {f['text']}", highlight=False)
+    for inst in view["instruments"]:
+        for url in inst["sources"]:
+            _out().print(f"  {inst['id']}: {url}", highlight=False)
 
 
 @app.command("timeline")
-def timeline_cmd(lang: Lang = "en") -> None:
-    """Every version of every instrument on one time line."""
+def timeline_cmd(
+    lang: Lang = "en", as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+) -> None:
+    """Every version of every instrument on one time line (documented-only instruments at their known dates)."""
     from rich.table import Table
 
-    from warexempt.explain.i18n import gettext, pick
+    from warexempt.explain.i18n import gettext
+    from warexempt.explain.views import timeline_view
 
-    law = _law()
+    view = timeline_view(_law(), lang)
+    if as_json:
+        typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
+        return
     _ = lambda m, **kw: gettext(lang, m, **kw)  # noqa: E731
     table = Table(title="timeline")
-    table.add_column(_("In force"))
-    table.add_column("id")
-    table.add_column(_("Instrument"))
-    table.add_column("")
-    for start, end, inst in law.timeline():
-        span = f"{start} … {end or ''}"
-        flags = []
-        if inst.non_statutory:
-            flags.append("non-statutory")
-        if not inst.in_force.confirmed or not inst.confirmed:
-            flags.append("unconfirmed")
-        table.add_row(span, inst.id, pick(inst.title, lang), ", ".join(flags))
+    for heading in (_("In force"), "id", _("Instrument"), ""):
+        table.add_column(heading)
+    for item in view:
+        span = f"{item['from']} … {item['to'] or ''}" if item["in_force_known"] else f"({item['from']} …)"
+        notes = ", ".join(item["flags"] + [f"{m['date']}: {m['text']}" for m in item["milestones"]])
+        table.add_row(span, item["id"], item["title"], notes)
     _out().print(table)
 
 
@@ -408,15 +453,37 @@ DEMO = [
         ["2024-06-17:contract_signed", "2025-02-03:discharged:other"],
         "2025-03-01",
     ),
+    (
+        "A case history: sent to court, a petition refused (June 2024, before 340-FZ), a second one granted, "
+        "discharged on another ground, re-enlisted, awarded",
+        ["161:2"],
+        "pre_trial",
+        [
+            "2024-03-01:stage_changed:trial",
+            "2024-05-01:contract_signed",
+            "2024-06-01:command_petition",
+            "2024-11-05:command_petition",
+            "2025-03-01:discharged:other",
+            "2025-05-10:contract_signed",
+            "2025-05-20:command_petition",
+            "2025-12-01:state_award",
+        ],
+        "2026-01-15",
+    ),
+    (
+        "A convict conditionally released deserts after 534-FZ (9 January 2026)",
+        ["111:4"],
+        "sentenced",
+        ["2025-08-01:contract_signed", "2026-02-01:new_offence:338:4"],
+        "2026-03-01",
+    ),
 ]
 
 
 @app.command("demo")
 def demo_cmd(lang: Lang = "en") -> None:
     """A short tour: four cases, their answers with citations, and what could happen next."""
-    from rich.table import Table
 
-    from warexempt.explain.citations import cite
     from warexempt.facade import check, what_if
     from warexempt.rules.case import Case
 
@@ -435,13 +502,7 @@ def demo_cmd(lang: Lang = "en") -> None:
         }
     )
     _, branches = what_if(case, law=law)
-    table = Table()
-    table.add_column("if")
-    table.add_column("then")
-    table.add_column("reasons")
-    for b in branches:
-        table.add_row(b.label, b.outcome, "; ".join(cite(r, law).text(lang) for r in b.reasons))
-    _out().print(table)
+    _what_if_table(branches, lang)
     _out().print(
         "Try: warexempt check --charge 158:3:в --stage trial --event 2024-10-20:contract_signed "
         "--event 2024-11-01:command_petition --as-of 2025-06-01 --lang ru --what-if",

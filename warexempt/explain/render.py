@@ -1,7 +1,7 @@
 """Plain-language explanations of a decision row, step by step, each with its citations.
 
-This module only *describes* what ``rules.evaluate`` decided: it reads the decision columns (status, the keys of
-the law rows used, dates, reasons) and the law data; it decides nothing.
+This module only *describes* what ``rules.evaluate`` decided: it reads the decision (its status, the stable ids of
+the route, list version and rule in its trace, its dates and reasons) and the law data; it decides nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any
 from warexempt.explain.citations import Citation, cite
 from warexempt.explain.i18n import date, gettext, pick
 from warexempt.law.catalog import Law
-from warexempt.rules.engine import Status
+from warexempt.rules.case import Case
+from warexempt.rules.judge import Status
 
 
 @dataclass
@@ -38,31 +39,34 @@ def _event_phrase(event: str | None, lang: str, law: Law) -> str:
     return text
 
 
-def explain(decision: dict[str, Any], case: dict[str, Any], law: Law, lang: str = "en") -> list[Step]:
+def explain(decision: dict[str, Any], case: Case, law: Law, lang: str = "en") -> list[Step]:
     """Steps a family member can follow: which day's law, which route, which exclusions, what the events did."""
     _ = lambda msg, **kw: gettext(lang, msg, **kw)  # noqa: E731
+    if decision.get("error"):
+        return [Step(str(decision["error"]))]
     status = Status(decision["status"])
     steps: list[Step] = []
     decisive: dt.date = decision["decisive_date"]
-    stage = label(law.vocabulary.stages, case["stage"], lang)
-    has_petition = case.get("petition_date") is not None and case["petition_date"] <= case["as_of"]
-    has_entry = case.get("entry_date") is not None and case["entry_date"] <= case["as_of"]
-    by_entry = law.stage(case["stage"]).decisive_event == "entry"
+    stage_id = str(decision["stage"] or case.stage)
+    stage = label(law.vocabulary.stages, stage_id, lang)
+    attempted = decision["deciding_event"] is not None and status != Status.ELIGIBLE
+    by_entry = law.stage(stage_id).attempt == "entry"
     if by_entry:
-        why = _("the day he entered service") if has_entry else _("the day of the question (no contract yet)")
+        why = _("the day he entered service") if attempted else _("the day of the question (no contract yet)")
     else:
-        why = _("the day of the command's petition") if has_petition else _("the day of the question (no petition yet)")
+        why = _("the day of the command's petition") if attempted else _("the day of the question (no petition yet)")
     steps.append(
         Step(_("The case is judged under the law in force on {day}: {why}.", day=date(decisive, lang), why=why))
     )
 
-    route = law.routes[decision["route_key"]][0] if decision["route_key"] is not None else None
+    entry = law.route(decision["route"]) if decision["route"] else None
+    route = entry.route if entry else None
     if status == Status.NO_ROUTE:
         later = next(
             (
-                (r, w)
-                for r, w in sorted(law.routes, key=lambda rw: rw[1].start)
-                if r.stage == case["stage"] and r.covered and w.start > decisive
+                r
+                for r in sorted(law.routes, key=lambda r: r.window.start)
+                if r.route.stage == stage_id and r.route.covered and r.window.start > decisive
             ),
             None,
         )
@@ -75,28 +79,26 @@ def explain(decision: dict[str, Any], case: dict[str, Any], law: Law, lang: str 
         if route is not None and not route.covered and route.reasons:
             text += " " + _("Only an individual, secret, non-statutory practice existed; no rule can reproduce it.")
         if later is not None:
-            _route, w = later
             text += " " + _(
                 "That became possible on {day} ({law}).",
-                day=date(w.start, lang),
-                law=pick(w.instrument.title, lang),
+                day=date(later.window.start, lang),
+                law=pick(later.window.instrument.title, lang),
             )
         steps.append(Step(text, cites))
         return steps + _unconfirmed(decision, law, lang)
 
-    assert route is not None
-    window = next(w for r, w in law.routes if r is route)
+    assert entry is not None and route is not None
     steps.append(
         Step(
             _(
                 "On that day {law} covered cases at this stage ({stage}).",
-                law=pick(window.instrument.title, lang),
+                law=pick(entry.window.instrument.title, lang),
                 stage=stage,
             ),
             [cite(r, law) for r in route.reasons],
         )
     )
-    lst = law.lists[decision["list_key"]] if decision["list_key"] is not None else None
+    lst = law.list_version(decision["list_version"]) if decision["list_version"] else None
     if status == Status.EXCLUDED:
         assert lst is not None
         codes = [r for r in decision["reasons"] if r != lst.id]
@@ -136,7 +138,7 @@ def explain(decision: dict[str, Any], case: dict[str, Any], law: Law, lang: str 
                 _(
                     "Only offences committed before {day} qualified; this one was committed on {offence}.",
                     day=date(route.offence_before or decisive, lang),
-                    offence=date(case["offence_date"], lang),
+                    offence=date(case.offence_date or decisive, lang),
                 ),
                 [cite(r, law) for r in decision["reasons"]],
             )
@@ -151,7 +153,7 @@ def explain(decision: dict[str, Any], case: dict[str, Any], law: Law, lang: str 
         steps.append(
             Step(_("Nothing has happened yet that the law acts on; the next step is {next}.", next=nxt), cites)
         )
-    elif outcome in ("suspended", "conditionally_released"):
+    elif status == Status.OPEN:
         activated = {
             "suspended": _(
                 "On {day} the command petitioned, so the proceedings are suspended while he serves.", day=date(on, lang)
@@ -163,7 +165,7 @@ def explain(decision: dict[str, Any], case: dict[str, Any], law: Law, lang: str 
         }
         steps.append(Step(activated[outcome], cites))
     else:
-        event = _event_phrase(decision["deciding_event"], lang, law)
+        event = _event_phrase(_event_key(case, decision["deciding_event"]), lang, law)
         messages = {
             "released": _(
                 "On {day}: {event}. Under the law in force that day this releases him from criminal liability; the prosecution ends on a non-rehabilitating ground and leaves no criminal record.",
@@ -187,6 +189,14 @@ def explain(decision: dict[str, Any], case: dict[str, Any], law: Law, lang: str 
         }
         steps.append(Step(messages[outcome], cites))
     return steps + _unconfirmed(decision, law, lang)
+
+
+def _event_key(case: Case, event_id: str | None) -> str | None:
+    """The kind (and ground) of the case's event with this id."""
+    for event, eid in zip(case.events, case.event_ids(), strict=True):
+        if eid == event_id:
+            return f"{event.kind}:{event.ground}" if event.ground else event.kind
+    return None
 
 
 def _unconfirmed(decision: dict[str, Any], law: Law, lang: str) -> list[Step]:

@@ -33,7 +33,7 @@ class RouteCell:
     facts its answers rest on (§6). ``route`` is None where no law gives that stage any route then."""
 
     stage: str
-    segment: int
+    segment: int = field(compare=False)  # the first segment it was resolved for; equal cells are one cell
     route: str | None  # stable id, e.g. ``fz-340/routes/trial``
     covered: bool
     reasons: tuple[str, ...]  # the route's ids (or, uncovered, what is cited instead: the 2022 pardons)
@@ -107,6 +107,14 @@ class LawTables:
             np.clip(days - self.first_day, 0, len(self.segment_of_day) - 1)
         ]
         return found
+
+    @cached_property
+    def cells(self) -> tuple[list[RouteCell], npt.NDArray[np.int64]]:
+        """The distinct route cells, and [stage * nseg + segment] → the number of the cell in force there: segments
+        in which nothing changed for a stage share one cell, so the law is asked once for them."""
+        distinct: dict[RouteCell, int] = {}
+        numbers = [distinct.setdefault(self.route(s, g), len(distinct)) for s in self.stages for g in range(self.nseg)]
+        return list(distinct), np.array(numbers, dtype=np.int64)
 
     def route(self, stage: str, segment: int) -> RouteCell:
         """RULES.md §2-§3: the route for ``stage`` in force in ``segment``, its list version and its facts."""

@@ -1,33 +1,31 @@
 """What happens next: every step the law allows from a case's current state, and where each leads.
 
-The branches are hypothetical event sequences appended to the case on one day (the question's day, or the last
-event's day if later); all of them are evaluated together by the one rules path, so a branch's answer is exactly
-what ``check`` would say if that event happened.
+The branches are hypothetical events appended to the case's history on one day (the question's day, or the last
+event's day if later); all of them are decided together by the one rules path, so a branch's answer is exactly what
+``check`` would say if that event happened. Which events a branch may add comes from the vocabulary (their roles),
+not from a list here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from warexempt.law.catalog import Law
+from warexempt.law.tables import tables
 from warexempt.rules.case import Case, Event
-from warexempt.rules.engine import evaluate
-from warexempt.rules.frame import case_frame
+from warexempt.rules.engine import decide
+from warexempt.rules.frames import encode_cases
 
-
-def _endings(law: Law) -> list[tuple[str, str | None]]:
-    """What can end a service: an award, a discharge on each ground of the vocabulary, death. (A resumption is the
-    authorities' decision, not a step of the person's; it is not offered.)"""
-    grounds = [("discharged", g.id) for g in law.vocabulary.discharge_grounds]
-    return [("state_award", None), *grounds, ("died", None)]
+Step = tuple[str, str | None]  # (kind, ground)
 
 
 @dataclass(frozen=True)
 class Branch:
     """One hypothetical path: the events added, and the answer the rules give after them."""
 
-    events: tuple[tuple[str, str | None], ...]
+    events: tuple[Step, ...]
     on: dt.date
     outcome: str
     eligible: bool
@@ -40,33 +38,53 @@ class Branch:
         return " → ".join(k if g is None else f"{k}:{g}" for k, g in self.events)
 
 
-def _paths(case: Case, outcome: str, law: Law) -> list[list[tuple[str, str | None]]]:
-    has_entry = any(e.kind in ("contract_signed", "called_up") and e.date <= case.as_of for e in case.events)
-    entry: list[tuple[str, str | None]] = [] if has_entry else [("contract_signed", None)]
+def _endings(law: Law) -> list[Step]:
+    """What can end a service: each event of a releasing role, a discharge on each ground, death. (A resumption
+    decision and a new offence are the authorities' and the person's acts, not steps the law offers.)"""
+    vocab = law.vocabulary
+    out: list[Step] = []
+    for e in vocab.events:
+        if "ground" in e.requires:
+            out.extend((e.id, g.id) for g in vocab.discharge_grounds)
+        elif e.role in ("release", "death"):
+            out.append((e.id, None))
+    return out
+
+
+def _first(law: Law, role: str) -> str:
+    return next(e.id for e in law.vocabulary.events if e.role == role)
+
+
+def _paths(case: Case, row: dict[str, Any], law: Law) -> list[list[Step]]:
+    outcome = row["outcome"]
     endings = _endings(law)
-    active = {r.activated.outcome for r, _ in law.routes if r.activated}  # suspended, conditionally released
+    active = {o.id for o in law.vocabulary.outcomes if o.active}
+    entry: list[Step] = [(_first(law, "entry"), None)]
+    petition: list[Step] = [(_first(law, "petition"), None)]
     if outcome in active:
         return [[e] for e in endings]
-    if outcome == "resumed":
-        return [[("died", None)]]
+    stage = row["stage"] or case.stage
+    by_entry = law.stage(stage).attempt == "entry"
+    if outcome == "resumed":  # re-enlisting opens a new cycle (RULES.md §1)
+        again = entry if by_entry else [*entry, *petition]
+        return [[("died", None)], again, *[[*again, e] for e in endings]]
     if outcome != "eligible":
         return []
-    if law.stage(case.stage).activation == "entry":
-        return [entry] + [[*entry, e] for e in endings]
-    petition = [*entry, ("command_petition", None)]
-    paths = ([entry] if entry else []) + [petition] + [[*petition, e] for e in endings]
-    if entry:
-        paths.append([*entry, ("died", None)])
-    return paths
+    in_service = any(law.vocabulary.role(e.kind, e.ground) == "entry" and e.date <= case.as_of for e in case.events)
+    start = [] if in_service and not by_entry else entry
+    attempt = start if by_entry else [*start, *petition]
+    paths = ([start] if start and not by_entry else []) + [attempt] + [[*attempt, e] for e in endings]
+    return [p for p in paths if p]
 
 
-def what_if(case: Case, law: Law, on: dt.date | None = None) -> tuple[dict[str, object], list[Branch]]:
+def what_if(case: Case, law: Law, on: dt.date | None = None) -> tuple[dict[str, Any], list[Branch]]:
     """The current answer and every branch from it (none when the case is final or not covered)."""
-    current = evaluate(case_frame([case], law), law=law).row(0, named=True)
+    t = tables(law)
+    current = decide(encode_cases([case], t), t).row(0)
     last = max((e.date for e in case.events if e.date <= case.as_of), default=case.as_of)
     day = max(on or case.as_of, last)
-    paths = _paths(case, current["outcome"], law)
-    if not paths:
+    paths = _paths(case, current, law)
+    if not paths or current["error"]:
         return current, []
     hypo = [
         case.with_events([Event(date=day, kind=k, ground=g) for k, g in path], as_of=day).model_copy(
@@ -74,17 +92,18 @@ def what_if(case: Case, law: Law, on: dt.date | None = None) -> tuple[dict[str, 
         )
         for i, path in enumerate(paths)
     ]
-    rows = evaluate(case_frame(hypo, law), law=law)
+    rows = decide(encode_cases(hypo, t), t).rows()
     branches = [
         Branch(
             events=tuple(path),
             on=day,
-            outcome=r["outcome"],
-            eligible=r["eligible"],
-            record_cleared=r["record_cleared"],
-            reasons=tuple(r["reasons"]),
-            unconfirmed=tuple(r["unconfirmed"]),
+            outcome=str(r["outcome"]),
+            eligible=bool(r["eligible"]),
+            record_cleared=bool(r["record_cleared"]),
+            reasons=tuple(r["reasons"]),  # type: ignore[arg-type]
+            unconfirmed=tuple(r["unconfirmed"]),  # type: ignore[arg-type]
         )
-        for path, r in zip(paths, rows.iter_rows(named=True), strict=True)
+        for path, r in zip(paths, rows, strict=True)
+        if not r["error"]
     ]
     return current, branches

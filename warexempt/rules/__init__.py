@@ -1,4 +1,4 @@
-"""The rules: the case frame, the one vectorised evaluation, and single-case helpers built on it.
+"""The rules: the case and events frames, the one evaluation (``evaluate``), and the single case built on it.
 
 The names are imported on first use (PEP 562): the bulk runner needs the engine, not the single-case models.
 """
@@ -11,20 +11,34 @@ from warexempt._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from warexempt.rules.case import Case, CaseError, Event
-    from warexempt.rules.engine import ChargeErrors, Status, evaluate
-    from warexempt.rules.frame import CASE_SCHEMA, case_frame
+    from warexempt.rules.engine import DECISION_SCHEMA, ChargeErrors, evaluate
+    from warexempt.rules.frames import CASE_SCHEMA, EVENT_SCHEMA, frames
+    from warexempt.rules.judge import Status
 
 _WHERE = {
     "Case": "case",
     "CaseError": "case",
     "Event": "case",
     "ChargeErrors": "engine",
-    "Status": "engine",
+    "DECISION_SCHEMA": "engine",
     "evaluate": "engine",
-    "CASE_SCHEMA": "frame",
-    "case_frame": "frame",
+    "Status": "judge",
+    "CASE_SCHEMA": "frames",
+    "EVENT_SCHEMA": "frames",
+    "frames": "frames",
 }
-__all__ = ["CASE_SCHEMA", "Case", "CaseError", "ChargeErrors", "Event", "Status", "case_frame", "evaluate"]
+__all__ = [
+    "CASE_SCHEMA",
+    "DECISION_SCHEMA",
+    "EVENT_SCHEMA",
+    "Case",
+    "CaseError",
+    "ChargeErrors",
+    "Event",
+    "Status",
+    "evaluate",
+    "frames",
+]
 
 
 __getattr__ = lazy_exports(__name__, _WHERE)

@@ -9,6 +9,7 @@ code without the part or point the item needs is excluded cautiously and marked 
 
 from __future__ import annotations
 
+import functools
 import weakref
 from dataclasses import dataclass
 
@@ -32,11 +33,12 @@ class Code:
     coarse_gravity: bool
     warning: str | None
 
-    def on_list(self, patterns: list[tuple[str, str | None, str | None, str]]) -> bool | None:
+    @functools.cache  # noqa: B019  (codes and list versions live as long as their law)
+    def on_list(self, version: ListVersion) -> bool | None:
         """RULES.md §3 for one code: True if an item of the list names it, False if only because the code is too
         coarse to tell (``131`` against ``131:3:а``), None if it is not on the list."""
         found: bool | None = None
-        for article, part, point, _ in patterns:
+        for article, part, point, _ in version.patterns:
             if article != self.article:
                 continue
             if part is None or (part == self.part and (point is None or point == self.point)):
@@ -72,10 +74,11 @@ class ChargeSet:
     def warnings(self) -> tuple[str, ...]:
         return tuple(sorted({c.warning for c in self.codes if c.warning}))
 
+    @functools.lru_cache(maxsize=1 << 16)  # noqa: B019
     def excluded(self, version: ListVersion) -> tuple[tuple[str, ...], bool]:
         """The charges on ``version`` and whether the answer needs more detail: only too-coarse codes matched."""
-        exact = sorted({c.provision_id for c in self.codes if c.on_list(version.patterns)})
-        coarse = sorted({c.provision_id for c in self.codes if c.on_list(version.patterns) is False})
+        exact = sorted({c.provision_id for c in self.codes if c.on_list(version)})
+        coarse = sorted({c.provision_id for c in self.codes if c.on_list(version) is False})
         if exact:
             return tuple(exact), False
         return tuple(coarse), bool(coarse)

@@ -125,17 +125,17 @@ def decide(enc: Encoded, t: LawTables) -> Decisions:
     problems = impossible.problems(h, t.event_keys, enc.new_offences, t.law.criminal_code)
 
     # step 2: §2-§3 once per distinct attempt situation (stage, segment, charge set, offence past the gate's day)
-    situations = Grid(stage=len(t.stages), segment=t.nseg, set=len(sets), late=2)
-    verdicts: list[Verdict] = []
+    cells, cell_of = t.cells
+    situations = Grid(cell=len(cells), set=len(sets), late=2)
+    verdicts: dict[Verdict, int] = {}
     at_attempt = situations.index(
-        stage=h.stage[h.attempt],
-        segment=h.segment[h.attempt],
+        cell=cell_of[h.stage[h.attempt] * t.nseg + h.segment[h.attempt]],
         set=cases.charges[h.events.case[h.attempt]],
         late=h.late[h.attempt],
     )
     verdict_of = _judge_situations(at_attempt, situations, verdicts, t, sets)
     allowed = np.zeros(len(h.role), dtype=np.bool_)
-    allowed[h.attempt] = np.array([v.allowed for v in verdicts], dtype=np.bool_)[verdict_of] if len(verdicts) else False
+    allowed[h.attempt] = np.array([v.allowed for v in verdicts], dtype=np.bool_)[verdict_of] if verdicts else False
     history.cycles(h, allowed)
 
     # step 3: §4 once per distinct closing event (stage, event, segment, a new offence's code)
@@ -155,14 +155,35 @@ def decide(enc: Encoded, t: LawTables) -> Decisions:
     return out
 
 
-def _judge_situations(numbers: Ints, grid: Grid, verdicts: list[Verdict], t: LawTables, sets: list[ChargeSet]) -> Ints:
-    """§2-§3 for each distinct situation: each row's verdict number (appending the new verdicts to ``verdicts``)."""
+def _judge_situations(
+    numbers: Ints, grid: Grid, verdicts: dict[Verdict, int], t: LawTables, sets: list[ChargeSet]
+) -> Ints:
+    """§2-§3 for each distinct situation (route cell, charge set, offence past the gate): each row's verdict number
+    in ``verdicts``, where equal verdicts are one.
+
+    Under a covered route without gates, charges that are on no list leave the verdict the route's own, whatever
+    they are: those situations take the verdict ``judge_attempt`` gives the route for no charges at all, so the law
+    is asked once per route cell for them, and once per situation only where a charge is listed or a gate or a
+    missing route may refuse."""
     uniq, place = grid.distinct(numbers)
-    start = len(verdicts)
-    for number in uniq.tolist():
-        d = grid.decode(number)
-        verdicts.append(judge_attempt(t, t.stages[d["stage"]], d["segment"], sets[d["set"]], bool(d["late"])))
-    return place + start
+    cells = t.cells[0]
+    parts = [grid.decode(n) for n in uniq.tolist()]
+    found = np.empty(len(parts), dtype=np.int64)
+    plain: dict[int, int] = {}
+    for i, d in enumerate(parts):
+        cell, charges = cells[d["cell"]], sets[d["set"]]
+        listed = cell.exclusion_list is not None and any(
+            c.on_list(cell.exclusion_list) is not None for c in charges.codes
+        )
+        if cell.covered and cell.max_rank is None and cell.offence_before is None and not listed:
+            if d["cell"] not in plain:
+                verdict = judge_attempt(t, cell, ChargeSet(()), False)
+                plain[d["cell"]] = verdicts.setdefault(verdict, len(verdicts))
+            found[i] = plain[d["cell"]]
+        else:
+            verdict = judge_attempt(t, cell, charges, bool(d["late"]))
+            found[i] = verdicts.setdefault(verdict, len(verdicts))
+    return found[place] if len(parts) else place
 
 
 def _judge_closings(h: History, enc: Encoded, t: LawTables, closings: list[Closing]) -> Ints:
@@ -181,7 +202,7 @@ def _judge_closings(h: History, enc: Encoded, t: LawTables, closings: list[Closi
         cited = None
         if d["charge"]:
             code = charges.code(enc.new_offences[d["charge"] - 1])
-            if any(code.on_list(v.patterns) for v in t.cited_lists(d["segment"])):
+            if any(code.on_list(v) for v in t.cited_lists(d["segment"])):
                 cited = code.provision_id
         closings.append(Closing(rule, cited))
     return place
@@ -201,7 +222,7 @@ def _answers(
     t: LawTables,
     sets: list[ChargeSet],
     situations: Grid,
-    verdicts: list[Verdict],
+    verdicts: dict[Verdict, int],
     closings: list[Closing],
     closing_no: Ints,
 ) -> Decisions:
@@ -213,9 +234,11 @@ def _answers(
     day = np.where(has_attempt, _pick(h.events.day, attempt, 0), cases.as_of)
     segment = t.segments_of(day)
     late = history.late_offence(cases.offence, stage, segment, t)
+    cell = t.cells[1][stage * t.nseg + segment]
     verdict = _judge_situations(
-        situations.index(stage=stage, segment=segment, set=cases.charges, late=late), situations, verdicts, t, sets
+        situations.index(cell=cell, set=cases.charges, late=late), situations, verdicts, t, sets
     )
+    by_number = list(verdicts)
     allowed = np.array([v.allowed for v in verdicts], dtype=np.bool_)[verdict]
     cycle = np.select(
         [~has_attempt, ~allowed, closer == NONE],
@@ -241,7 +264,7 @@ def _answers(
             death_stage, death_segment = divmod(d["death"] - 1, t.nseg)
             died = t.rule(t.stages[death_stage], "died", death_segment)
         closed = closings[d["closing"] - 1] if d["closing"] else None
-        answers.append(judge_cycle(verdicts[d["verdict"]], CYCLES[d["cycle"]], closed, died, bool(d["entry_before"])))
+        answers.append(judge_cycle(by_number[d["verdict"]], CYCLES[d["cycle"]], closed, died, bool(d["entry_before"])))
     warnings, warning_place = _warnings(found, cases.charges, sets)
     status = np.array([a.status.value for a in answers], dtype=object)[place]
     # the day the answer rests on, and the event it names: the closing event or death, else the attempt

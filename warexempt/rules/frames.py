@@ -118,9 +118,11 @@ def _array(values: pl.Series, fill: int) -> npt.NDArray[np.int64]:
     return values.cast(pl.Int64).fill_null(fill).to_numpy()
 
 
-def encode(cases: pl.DataFrame, events: pl.DataFrame | None, t: LawTables, as_of: dt.date) -> Encoded:
+def encode(
+    cases: pl.DataFrame, events: pl.DataFrame | tuple[Events, pl.Series] | None, t: LawTables, as_of: dt.date
+) -> Encoded:
     """The frames as arrays of codes and day numbers. ``events`` may name its case by ``case_id`` or by its row
-    ``_k``, and may come already encoded (``bulk_events``: ``_k, day, key, event_id``)."""
+    ``_k``, or come already encoded with the events' ids (``bulk_events``)."""
     names = cases.columns
     sets = set_numbers(cases["charges"])
     default = day_number(as_of)
@@ -134,16 +136,8 @@ def encode(cases: pl.DataFrame, events: pl.DataFrame | None, t: LawTables, as_of
     )
     if events is None:
         events = pl.DataFrame(schema=EVENT_SCHEMA)
-    if "key" in events.columns:  # already encoded
-        arrays = Events(
-            case=_array(events["_k"], 0),
-            day=_array(events["day"], NO_DAY),
-            key=_array(events["key"], 0),
-            to_stage=np.full(events.height, NONE),
-            charge=np.full(events.height, NONE),
-            row=np.arange(events.height),
-        )
-        return Encoded(coded, arrays, cases["case_id"].cast(pl.String), set_texts(sets), events["event_id"], [])
+    if isinstance(events, tuple):  # already encoded
+        return Encoded(coded, events[0], cases["case_id"].cast(pl.String), set_texts(sets), events[1], [])
     arrays, ids, codes = _encode_events(cases, events, t)
     return Encoded(coded, arrays, cases["case_id"].cast(pl.String), set_texts(sets), ids, codes)
 
@@ -176,10 +170,11 @@ def _encode_events(cases: pl.DataFrame, events: pl.DataFrame, t: LawTables) -> t
     return coded, ids, codes
 
 
-def bulk_events(rows: pl.DataFrame, t: LawTables) -> pl.DataFrame:
+def bulk_events(rows: pl.DataFrame, t: LawTables) -> tuple[Events, pl.Series]:
     """A bulk file's date columns as encoded events (``encode``), row by row: each column the vocabulary names as an
     event kind's ``bulk`` column (``contract_date`` → ``contract_signed``; ``discharge_date`` with its ground column
-    ``discharge_ground``) that holds a date is one event, whose id is the column's name.
+    ``discharge_ground``) that holds a date is one event, whose id is the column's name. Returns the events and each
+    event's id.
 
     ``rows``: the checked rows, with those columns as dates and the ground column as the vocabulary's words.
     """
@@ -189,31 +184,25 @@ def bulk_events(rows: pl.DataFrame, t: LawTables) -> pl.DataFrame:
     for event in vocab.events:
         if event.bulk is None or event.bulk not in rows.columns:
             continue
-        days.append(pl.col(event.bulk).to_physical().cast(pl.Int32))
+        days.append(_array(rows[event.bulk].to_physical(), NO_DAY))
         if "ground" in event.requires:
             first = t.event_keys.index(f"{event.id}:{grounds[0]}")
-            ground = pl.col(event.bulk_ground or "").cast(pl.Enum(grounds)).to_physical()
-            keys.append((ground.cast(pl.Int32) + first).cast(pl.UInt8))
+            ground = rows[event.bulk_ground or ""].cast(pl.Enum(grounds)).to_physical()
+            keys.append(_array(ground, 0) + first)
         else:
-            keys.append(pl.lit(t.event_keys.index(event.id), pl.UInt8))
+            keys.append(np.full(rows.height, t.event_keys.index(event.id), dtype=np.int64))
         ids.append(event.bulk)
-    column = pl.Enum(ids)
-    key_column = [next((b for b in ids if _kind_of(vocab, b) == k.split(":")[0]), ids[0]) for k in t.event_keys]
-    return (
-        rows.select(
-            _k=pl.int_range(0, rows.height, dtype=pl.UInt32),
-            day=pl.concat_list(days),
-            key=pl.concat_list(keys),
-        )
-        .explode("day", "key")
-        .filter(pl.col("day").is_not_null())
-        .with_columns(
-            to_stage=pl.lit(None, pl.UInt8),
-            charge=pl.lit(None, pl.Enum([])),
-            event_id=pl.lit(pl.Series(key_column, dtype=column)).gather(pl.col("key")),
-        )
+    # one row per case and one column per event kind, read row by row: the events come out grouped by case
+    day_grid, key_grid = np.column_stack(days), np.column_stack(keys)
+    happened = day_grid != NO_DAY
+    cases = np.repeat(np.arange(rows.height, dtype=np.int64), len(ids)).reshape(day_grid.shape)
+    columns = np.tile(np.arange(len(ids), dtype=np.int64), rows.height).reshape(day_grid.shape)
+    events = Events(
+        case=cases[happened],
+        day=day_grid[happened],
+        key=key_grid[happened],
+        to_stage=np.full(int(happened.sum()), NONE, dtype=np.int64),
+        charge=np.full(int(happened.sum()), NONE, dtype=np.int64),
+        row=np.arange(int(happened.sum()), dtype=np.int64),
     )
-
-
-def _kind_of(vocab: object, column: str) -> str:
-    return next(e.id for e in vocab.events if e.bulk == column)  # type: ignore[attr-defined]
+    return events, pl.Series(ids, dtype=pl.Enum(ids)).gather(pl.Series(columns[happened]))

@@ -55,10 +55,10 @@ class Verdict:
         return self.status == Status.ELIGIBLE
 
 
-def judge_attempt(t: LawTables, stage: str, segment: int, charges: ChargeSet, late_offence: bool) -> Verdict:
-    """§2-§3 for an attempt at ``stage`` on a day of ``segment`` (or for ``as_of`` when there is none):
-    the route in force, then the exclusion list it uses, then its gates (gravity, offence date)."""
-    cell = t.route(stage, segment)
+def judge_attempt(t: LawTables, cell: RouteCell, charges: ChargeSet, late_offence: bool) -> Verdict:
+    """§2-§3 for an attempt (or for ``as_of`` when there is none) under ``cell``, the route in force for its stage on
+    its day (``LawTables.route``): the route, then the exclusion list it uses, then its gates (gravity, offence
+    date)."""
     if not cell.covered:  # §2: no route (for a convict in 2022, the pardon practice is cited instead)
         return Verdict(Status.NO_ROUTE, cell, cell.reasons, ())
     checked = cell.route_flags + cell.list_flags
