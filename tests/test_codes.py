@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from warexempt.law.catalog import Law
 from warexempt.law.codes import ChargeCode, ChargeCodeError, parse_charge
 
 
@@ -21,31 +22,33 @@ from warexempt.law.codes import ChargeCode, ChargeCodeError, parse_charge
         ("158:2:C", ChargeCode("158", "2", "с")),
     ],
 )
-def test_parse(raw, expected):
+def test_parse(raw: str, expected: ChargeCode) -> None:
     assert parse_charge(raw) == expected
 
 
 @pytest.mark.parametrize("raw", ["", "abc", "158::1", "30:2-158", "158:3:вв", "158-3"])
-def test_malformed_codes_are_errors(raw):
-    with pytest.raises(ChargeCodeError, match="expected ARTICLE"):
+def test_malformed_codes_are_errors(raw: str) -> None:
+    with pytest.raises(ChargeCodeError, match="expected ARTICLE") as info:
         parse_charge(raw)
+    assert info.value.what == "syntax"
 
 
 @pytest.mark.parametrize(
-    ("raw", "message", "suggestion"),
+    ("raw", "what", "message", "suggestion"),
     [
-        ("1580", "no article 1580", "158"),
-        ("158:9", "article 158 has parts 1, 2, 3, 4", "158:4"),
-        ("158:3:д", "part 3 of article 158 has а, б, в, г", "158:3:г"),
-        ("159.4", "repealed", None),
-        ("275:1", "has no numbered parts", "275"),
-        ("105:2:н", "part 2 of article 105", "105:2:м"),
+        ("1580", "article", "no article 1580", "158"),
+        ("158:9", "part", "article 158 has parts 1, 2, 3, 4", "158:4"),
+        ("158:3:д", "point", "part 3 of article 158 has а, б, в, г", "158:3:г"),
+        ("159.4", "article", "repealed", "159.3"),
+        ("275:1", "part", "has no numbered parts", "275"),
+        ("105:2:н", "point", "part 2 of article 105", "105:2:м"),
     ],
 )
-def test_unknown_codes_name_the_code_and_suggest(law, raw, message, suggestion):
+def test_unknown_codes_name_the_code_and_suggest(law: Law, raw: str, what: str, message: str, suggestion: str) -> None:
     with pytest.raises(ChargeCodeError) as info:
         law.criminal_code.check(raw)
     assert raw in str(info.value) and message in str(info.value)
+    assert info.value.what == what
     if suggestion:
         assert suggestion in info.value.suggestions
 
@@ -63,11 +66,11 @@ def test_unknown_codes_name_the_code_and_suggest(law, raw, message, suggestion):
         ("158", "grave"),  # an article without a part: its gravest part (the cautious reading)
     ],
 )
-def test_gravity_from_the_maximum_penalty(law, raw, gravity):
+def test_gravity_from_the_maximum_penalty(law: Law, raw: str, gravity: str) -> None:
     assert law.criminal_code.check(raw).gravity == gravity
 
 
-def test_every_article_in_force_has_parts_with_known_structure(law):
+def test_every_article_in_force_has_parts_with_known_structure(law: Law) -> None:
     special = [a for a in law.criminal_code.iter_in_force() if float(a.number.split(".")[0]) >= 105]
     assert len(special) >= 390
     assert all(a.parts for a in special)

@@ -15,12 +15,13 @@ from warexempt.law.errors import LawDataError
 def test_as_of_routes_follow_the_instruments(law):
     assert law.as_of(dt.date(2023, 1, 1)).routes["pre_trial"] is None
     pre = law.as_of(dt.date(2023, 7, 1)).routes["pre_trial"]
-    assert pre is not None and pre.reasons == ["fz-270:2"] and pre.max_gravity == "medium"
+    assert pre is not None and pre.route.reasons == ["fz-270:2"] and pre.route.max_gravity == "medium"
+    assert pre.id == "fz-270/routes/pre_trial"
     assert law.as_of(dt.date(2024, 10, 12)).routes["trial"] is None
     trial = law.as_of(dt.date(2024, 10, 13)).routes["trial"]
-    assert trial is not None and trial.reasons == ["uk:78.1:1", "upk:238:1:5"]
+    assert trial is not None and trial.route.reasons == ["uk:78.1:1", "upk:238:1:5"]
     sentenced = warexempt.law.as_of("2025-01-01").routes["sentenced"]
-    assert sentenced is not None and sentenced.reasons == ["uk:80.2:1"]
+    assert sentenced is not None and sentenced.route.reasons == ["uk:80.2:1"]
 
 
 def test_unconfirmed_facts_listed_by_day(law):

@@ -97,12 +97,12 @@ def _case(case: Case | Mapping[str, Any] | None, **facts: Any) -> Case:
     return Case.parse(data)
 
 
-def decide_cases(cases: list[Case], law: Law) -> list[dict[str, Any]]:
+def decide_cases(cases: list[Case], law: Law) -> list[dict[str, object]]:
     """The decision rows of some cases (one frame through the engine); ``CaseError`` for an impossible history."""
     rows = decide(encode_cases(cases, tables(law)), tables(law)).rows()
     for case, row in zip(cases, rows, strict=True):
         if row["error"]:
-            raise CaseError([("events", row["error"])], case.case_id)
+            raise CaseError([("events", str(row["error"]))], case.case_id)
     return rows
 
 

@@ -63,7 +63,9 @@ def _law() -> Law:
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    _err().print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    from rich.markup import escape
+
+    _err().print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -466,3 +466,8 @@ def _check_references(law: Law, inst: Instrument, name: str) -> None:
 def bundled_law() -> Law:
     """The bundled law (cached), with ``WAREXEMPT_LAW_DIRS``: what the CLI and the API use unless told otherwise."""
     return load_law()
+
+
+def as_of(day: dt.date | str) -> LawInForce:
+    """``warexempt.law.as_of(date)``: the bundled law in force on that day."""
+    return bundled_law().as_of(dt.date.fromisoformat(day) if isinstance(day, str) else day)

@@ -88,7 +88,7 @@ def _prepare(source: pl.LazyFrame, t: LawTables, as_of: dt.date) -> Prepared:
             suspect = suspect.filter(pl.col("_row").is_in((flagged.arg_true() + 1).cast(pl.UInt32).implode()))
         if suspect.height:
             suspect = suspect.with_columns(*parsing, charges=rp.codes)
-            errors = describe(suspect, rp.checks + whole_file, {texts[i]: m for i, m in invalid.items()})
+            errors = describe(suspect, rp.checks + whole_file, {str(texts[i]): m for i, m in invalid.items()})
             rows = rows.filter(~flagged)
     lines = np.flatnonzero(~flagged.to_numpy()) + 1 if flagged.any() else np.arange(1, rows.height + 1)
     columns = rows.select(

@@ -12,7 +12,7 @@ from warexempt._lazy import lazy_exports
 if TYPE_CHECKING:
     from warexempt.rules.case import Case, CaseError, Event
     from warexempt.rules.engine import DECISION_SCHEMA, ChargeErrors, evaluate
-    from warexempt.rules.frames import CASE_SCHEMA, EVENT_SCHEMA, frames
+    from warexempt.rules.frames import CASE_SCHEMA, EVENT_SCHEMA
     from warexempt.rules.judge import Status
 
 _WHERE = {
@@ -25,7 +25,6 @@ _WHERE = {
     "Status": "judge",
     "CASE_SCHEMA": "frames",
     "EVENT_SCHEMA": "frames",
-    "frames": "frames",
 }
 __all__ = [
     "CASE_SCHEMA",
@@ -37,7 +36,6 @@ __all__ = [
     "Event",
     "Status",
     "evaluate",
-    "frames",
 ]
 
 

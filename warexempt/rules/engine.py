@@ -343,7 +343,10 @@ class Decisions:
         shown = _shown(self.answers, lists)[self.place]
         warnings = _texts(self.warnings, lists)[self.warning_place]
         ids = self.event_ids if isinstance(self.event_ids, pl.Series) else pl.Series(self.event_ids, dtype=pl.String)
-        deciding = ids.cast(pl.String).gather(pl.Series(np.ma.masked_equal(self.event_row, NONE), dtype=pl.Int64))
+        if len(ids):
+            deciding = ids.cast(pl.String).gather(pl.Series(np.ma.masked_equal(self.event_row, NONE), dtype=pl.Int64))
+        else:  # no case has an event
+            deciding = pl.Series([None] * len(self), dtype=pl.String)
         out = pl.DataFrame(
             {
                 "case_id": pl.Series(self.case_ids, dtype=pl.String),

@@ -67,7 +67,7 @@ def frames(cases: Iterable[Case]) -> tuple[pl.DataFrame, pl.DataFrame]:
     return case_frame, pl.DataFrame(columns, schema={"_k": pl.UInt32(), **EVENT_SCHEMA})
 
 
-def _codes(values: pl.Expr | pl.Series, words: list[str]) -> pl.Expr | pl.Series:
+def _codes(values: pl.Series, words: list[str]) -> pl.Series:
     """Words of the vocabulary (stages, event keys) as their place in ``words`` (null stays null)."""
     return values.cast(pl.Enum(words)).to_physical().cast(pl.Int64)
 

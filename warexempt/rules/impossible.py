@@ -21,7 +21,7 @@ from warexempt.rules.history import DEATH, ENTRY, NEW_OFFENCE, STAGE_CHANGE, His
 
 # the roles of events that need the person to be in service already (a contract or a call-up before them)
 AFTER_ENTRY = [ROLES.index(r) for r in ("petition", "release", "resumption", "death")]
-BEFORE_ENTRY = "{kind} on {date} comes before any entry into service (a contract_signed or called_up event)"
+BEFORE_ENTRY = "{kind} on {date} comes before the entry into service (no contract_signed or called_up event before it)"
 AFTER_DEATH = "{kind} on {date} is after the death"
 TWO_CHANGES = "two stage changes on {date}: record the stage the case reached that day"
 
