@@ -21,6 +21,19 @@ def test_public_acceptance_cases_all_pass(law):
     assert failed == {}
 
 
+def test_public_case_histories_all_pass(law):
+    """RULES.md §1 stage history, attempts and cycles; §4 new offences: ../shared/acceptance/histories."""
+    results = run_case_files([require_shared() / "histories"], law)
+    assert len(results) >= 18
+    assert {r.id: r.mismatches for r in results if not r.passed} == {}
+
+
+def test_all_157_public_cases_pass_in_one_run(law):
+    shared = require_shared()
+    results = run_case_files([shared, shared / "histories"], law)
+    assert len(results) == 157 and all(r.passed for r in results)
+
+
 def test_own_cases_all_pass(law):
     results = run_case_files([OWN], law)
     assert len(results) == 8
