@@ -263,6 +263,14 @@ def bulk_cmd(
     show_summary: Annotated[
         bool, typer.Option("--summary", help="Counts by outcome and by deciding provision.")
     ] = False,
+    events: Annotated[
+        Path | None,
+        typer.Option(
+            "--events",
+            help="A long events file (.csv or .parquet: case_id, date, kind, and event_id, ground, stage, charge): "
+            "each case's history, beside (or instead of) its date columns.",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate a file of cases; bad rows go to an errors file with row, column and reason.
 
@@ -297,6 +305,7 @@ def bulk_cmd(
                     run.staged.decisions,
                     progress=report,
                     ignore_extra_columns=ignore_extra_columns,
+                    events=events,
                 )
 
             try:  # no bar (and no refresh thread) when stderr is a file or a pipe

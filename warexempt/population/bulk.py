@@ -17,11 +17,12 @@ import polars as pl
 
 from warexempt.law.tables import LawTables
 from warexempt.population.checks import ERROR_SCHEMA, RowPass, describe, file_checks, flag, repeated_ids, strays
+from warexempt.population.events import read_events
 from warexempt.population.output import write
 from warexempt.population.source import DATES, BulkFileError, read_cases, unreadable
 from warexempt.rules.charges import book, set_texts
 from warexempt.rules.engine import Decisions, decide
-from warexempt.rules.frames import Encoded, bulk_events, encode
+from warexempt.rules.frames import Encoded, bulk_events, encode, encode_events, joined
 
 __all__ = ["OUTPUT_COLUMNS", "BulkFileError", "BulkResult", "run_bulk", "summary", "write"]
 
@@ -61,9 +62,11 @@ class Prepared:
     errors: pl.DataFrame
     lines: npt.NDArray[np.int64]  # [case] → its row in the file (from 1)
     rows: int
+    event_errors: pl.DataFrame  # the events file's unreadable rows (numbered as its lines)
+    skipped: set[str]  # cases left out for an unreadable event
 
 
-def _prepare(source: pl.LazyFrame, t: LawTables, as_of: dt.date) -> Prepared:
+def _prepare(source: pl.LazyFrame, t: LawTables, as_of: dt.date, events: Path | None = None) -> Prepared:
     """Check every row's fields and keep the good ones, their date columns made events (``rules.frames``).
 
     The per-row work is one streaming pass (``RowPass``); what needs the whole file (repeated ids, the distinct
@@ -73,6 +76,7 @@ def _prepare(source: pl.LazyFrame, t: LawTables, as_of: dt.date) -> Prepared:
     parsing = rp.parsing()
     rows = rp.run(parsing)
     charges = book(t.law)
+    every_id = rows["case_id"]
     texts = set_texts(rows["charges"])
     invalid = {i: err for i, x in enumerate(texts) if x is not None and (err := charges.charge_set(x).error)}
     whole_file = file_checks(repeated_ids(rows["case_id"]), invalid)
@@ -98,8 +102,15 @@ def _prepare(source: pl.LazyFrame, t: LawTables, as_of: dt.date) -> Prepared:
         discharge_ground="_ground",
         **{c: f"_{c}" for c in (*DATES, "as_of", "offence_date") if c in rp.given},
     )
-    encoded = encode(columns, bulk_events(columns, t), t, as_of)
-    return Prepared(encoded, errors, lines, flagged.len())
+    found, file_errors, skip = bulk_events(columns, t), pl.DataFrame(schema=ERROR_SCHEMA), set()
+    if events is not None:  # a long events file: its events join the date columns' (RULES.md §1 histories)
+        read = read_events(events, t, every_id)
+        index = columns.select("case_id").with_row_index("_k")
+        matched = read.frame.join(index, on="case_id", how="inner", maintain_order="left")
+        found = joined(found, encode_events(columns, matched, t))
+        file_errors, skip = read.errors, read.bad_cases
+    encoded = encode(columns, found, t, as_of)
+    return Prepared(encoded, errors, lines, flagged.len(), file_errors, skip)
 
 
 Progress = Callable[[str, int, int], None]
@@ -113,15 +124,17 @@ def run_bulk(
     progress: Progress | None = None,
     *,
     ignore_extra_columns: bool = False,
+    events: Path | None = None,
 ) -> BulkResult:
     """Check and evaluate a whole file and write the decisions to ``output`` (``progress(step, done, total)``).
 
-    ``ignore_extra_columns``: leave out the file's columns the schema does not have (else they stop the run)."""
+    ``ignore_extra_columns``: leave out the file's columns the schema does not have (else they stop the run).
+    ``events``: a long events file (``population.events``) whose events join each case's date columns."""
     step = progress or (lambda *_: None)
     step("reading and checking rows", 0, 2)
-    cases = read_cases(path, ignore_extra_columns=ignore_extra_columns)
+    cases = read_cases(path, ignore_extra_columns=ignore_extra_columns, with_events=events is not None)
     try:
-        prepared = _prepare(cases.frame, t, as_of)
+        prepared = _prepare(cases.frame, t, as_of, events)
     except pl.exceptions.PolarsError as exc:  # a file whose header reads but whose data does not
         raise unreadable(path, exc) from None
     step("deciding and writing", 1, 2)
@@ -130,11 +143,14 @@ def run_bulk(
     out = decisions.frame(lists=False)
     if impossible.height:
         out = out.filter(pl.col("error").is_null())
+    skipped = prepared.skipped & set(out["case_id"].to_list()) if prepared.skipped else set()
+    if skipped:
+        out = out.filter(~pl.col("case_id").is_in(list(skipped)))
     write(out.select(OUTPUT_COLUMNS), output)
     step("done", 2, 2)
     found = pl.concat([prepared.errors, impossible]).sort("row", maintain_order=True)
-    errors = cases.with_errors(found)  # with the rows that could not be read, numbered as in the file
-    bad = found["row"].n_unique()
+    errors = pl.concat([cases.with_errors(found), prepared.event_errors])  # each numbered as in its own file
+    bad = found["row"].n_unique() + len(skipped)
     return BulkResult(prepared.rows + cases.errors.height, prepared.rows - bad, errors)
 
 

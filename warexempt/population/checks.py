@@ -189,7 +189,7 @@ class RowPass:
         source = source.with_columns(
             *[
                 pl.lit(None, pl.String if c == "discharge_ground" else pl.Date).alias(c)
-                for c in OPTIONAL
+                for c in ("contract_date", *OPTIONAL)  # with an events file no date column is needed
                 if c not in given
             ],
             pl.col("case_id", "charges", "stage").cast(pl.String),

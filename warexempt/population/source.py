@@ -39,6 +39,7 @@ from typing import NamedTuple
 import polars as pl
 
 REQUIRED = ("case_id", "charges", "stage", "contract_date")
+REQUIRED_WITH_EVENTS = REQUIRED[:3]  # with a long events file (``bulk --events``) the dates come from there
 DATES = ("contract_date", "petition_date", "award_date", "discharge_date", "resumed_date", "death_date")
 OPTIONAL = (*DATES[1:], "discharge_ground", "as_of", "offence_date")
 EVERY_DATE = (*DATES, "as_of", "offence_date")
@@ -81,7 +82,7 @@ class Cases(NamedTuple):
         return both.sort("_at", maintain_order=True).drop("_at")
 
 
-def read_cases(path: Path, *, ignore_extra_columns: bool = False) -> Cases:
+def read_cases(path: Path, *, ignore_extra_columns: bool = False, with_events: bool = False) -> Cases:
     """The file as a query, with the rows that could not be read set aside (see the module's docstring).
 
     Parquet is scanned: it is read while its rows are checked, and only the parsed columns are kept. CSV is read, its
@@ -93,10 +94,11 @@ def read_cases(path: Path, *, ignore_extra_columns: bool = False) -> Cases:
         raise BulkFileError(f"{path}: no such file")
     suffix = path.suffix.lower()
     try:
+        required = REQUIRED_WITH_EVENTS if with_events else REQUIRED
         if suffix == ".parquet":
-            return _read_parquet(path, ignore_extra_columns)
+            return _read_parquet(path, ignore_extra_columns, required)
         if suffix in (".csv", ".txt"):
-            return _read_csv(path, ignore_extra_columns)
+            return _read_csv(path, ignore_extra_columns, required)
     except OSError as exc:
         raise BulkFileError(f"{path}: cannot be read ({exc.strerror or 'input/output error'})") from None
     raise BulkFileError(f"{path}: expected a .csv or .parquet file")
@@ -129,7 +131,9 @@ def _unknown(raw: str) -> str:
     return f"unknown column {shown!r}" + (f" — did you mean {close[0]}?" if close else "")
 
 
-def _columns(path: Path, names: list[str], ignore_extra: bool) -> list[str | None]:
+def _columns(
+    path: Path, names: list[str], ignore_extra: bool, required: tuple[str, ...] = REQUIRED
+) -> list[str | None]:
     """The schema name of each of the file's columns, in order; ``None`` for a column left out (an extra one)."""
     known = [c if c in KNOWN else None for c in map(_name, names)]
     counts = Counter(c for c in known if c)
@@ -140,12 +144,12 @@ def _columns(path: Path, names: list[str], ignore_extra: bool) -> list[str | Non
     extra = [raw for raw, k in zip(names, known, strict=True) if k is None]
     if extra and not ignore_extra:
         raise BulkFileError(f"{path}: {'; '.join(map(_unknown, extra))} ({_IGNORE_HINT})")
-    missing = [c for c in REQUIRED if c not in counts]
+    missing = [c for c in required if c not in counts]
     if missing:
         hints = [f"{raw!r} may be {c}" for c in missing for raw in extra if difflib.get_close_matches(_name(raw), [c])]
         raise BulkFileError(
             f"{path}: missing column(s) {', '.join(missing)}; the columns are {', '.join(names) or '(none)'}; "
-            f"expected at least {', '.join(REQUIRED)}" + (f" ({'; '.join(hints)})" if hints else "")
+            f"expected at least {', '.join(required)}" + (f" ({'; '.join(hints)})" if hints else "")
         )
     return known
 
@@ -167,14 +171,14 @@ _TEXT = "text"
 _DATES_EXPECTED = "dates (Date, Datetime, whole days since 1970-01-01, or YYYY-MM-DD text)"
 
 
-def _read_parquet(path: Path, ignore_extra: bool) -> Cases:
+def _read_parquet(path: Path, ignore_extra: bool, required: tuple[str, ...] = REQUIRED) -> Cases:
     try:
         scan = pl.scan_parquet(path)
         schema = scan.collect_schema()
     except pl.exceptions.PolarsError as exc:
         raise unreadable(path, exc) from None
     names = schema.names()
-    columns = _columns(path, names, ignore_extra)
+    columns = _columns(path, names, ignore_extra, required)
     exprs: list[pl.Expr] = []
     wrong: list[str] = []
     wide: list[tuple[str, str]] = []  # integer day numbers in a type wider than Polars' dates: range-checked
@@ -261,10 +265,10 @@ def _type_name(dtype: pl.DataType) -> str:
 # ----------------------------------------------------------------------------------------------------------------
 # CSV
 # ----------------------------------------------------------------------------------------------------------------
-def _read_csv(path: Path, ignore_extra: bool) -> Cases:
+def _read_csv(path: Path, ignore_extra: bool, required: tuple[str, ...] = REQUIRED) -> Cases:
     sep, header = _sniff(path)
     names = next(csv.reader([header], delimiter=sep), [])
-    columns = _columns(path, names, ignore_extra)
+    columns = _columns(path, names, ignore_extra, required)
     shape = _Shape(sep, names, columns)
     df = shape.parse(path)
     if df is not None:

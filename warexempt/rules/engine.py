@@ -344,7 +344,8 @@ class Decisions:
         warnings = _texts(self.warnings, lists)[self.warning_place]
         ids = self.event_ids if isinstance(self.event_ids, pl.Series) else pl.Series(self.event_ids, dtype=pl.String)
         if len(ids):
-            deciding = ids.cast(pl.String).gather(pl.Series(np.ma.masked_equal(self.event_row, NONE), dtype=pl.Int64))
+            rows = pl.DataFrame({"r": self.event_row}).select(pl.when(pl.col("r") != NONE).then("r"))["r"]
+            deciding = ids.cast(pl.String).gather(rows)  # (no event: a null row, a null id)
         else:  # no case has an event
             deciding = pl.Series([None] * len(self), dtype=pl.String)
         out = pl.DataFrame(

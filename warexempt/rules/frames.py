@@ -118,11 +118,12 @@ def _array(values: pl.Series, fill: int) -> npt.NDArray[np.int64]:
     return values.cast(pl.Int64).fill_null(fill).to_numpy()
 
 
-def encode(
-    cases: pl.DataFrame, events: pl.DataFrame | tuple[Events, pl.Series] | None, t: LawTables, as_of: dt.date
-) -> Encoded:
+Prepared = tuple[Events, pl.Series, list[str]]  # encoded events, their ids, the new offences' codes by number
+
+
+def encode(cases: pl.DataFrame, events: pl.DataFrame | Prepared | None, t: LawTables, as_of: dt.date) -> Encoded:
     """The frames as arrays of codes and day numbers. ``events`` may name its case by ``case_id`` or by its row
-    ``_k``, or come already encoded with the events' ids (``bulk_events``)."""
+    ``_k``, or come already encoded (``bulk_events``, ``encode_events``)."""
     names = cases.columns
     sets = set_numbers(cases["charges"])
     default = day_number(as_of)
@@ -137,12 +138,14 @@ def encode(
     if events is None:
         events = pl.DataFrame(schema=EVENT_SCHEMA)
     if isinstance(events, tuple):  # already encoded
-        return Encoded(coded, events[0], cases["case_id"].cast(pl.String), set_texts(sets), events[1], [])
-    arrays, ids, codes = _encode_events(cases, events, t)
+        return Encoded(coded, events[0], cases["case_id"].cast(pl.String), set_texts(sets), events[1], events[2])
+    arrays, ids, codes = encode_events(cases, events, t)
     return Encoded(coded, arrays, cases["case_id"].cast(pl.String), set_texts(sets), ids, codes)
 
 
-def _encode_events(cases: pl.DataFrame, events: pl.DataFrame, t: LawTables) -> tuple[Events, pl.Series, list[str]]:
+def encode_events(cases: pl.DataFrame, events: pl.DataFrame, t: LawTables) -> Prepared:
+    """A long events frame (``EVENT_SCHEMA``, matched to ``cases`` by ``case_id`` or by the case's row ``_k``) as
+    encoded events, their ids and the new offences' codes."""
     given = events.columns
     missing = [pl.lit(None, pl.String).alias(c) for c in ("ground", "stage", "charge", "event_id") if c not in given]
     events = events.with_columns(missing)
@@ -170,7 +173,7 @@ def _encode_events(cases: pl.DataFrame, events: pl.DataFrame, t: LawTables) -> t
     return coded, ids, codes
 
 
-def bulk_events(rows: pl.DataFrame, t: LawTables) -> tuple[Events, pl.Series]:
+def bulk_events(rows: pl.DataFrame, t: LawTables) -> Prepared:
     """A bulk file's date columns as encoded events (``encode``), row by row: each column the vocabulary names as an
     event kind's ``bulk`` column (``contract_date`` → ``contract_signed``; ``discharge_date`` with its ground column
     ``discharge_ground``) that holds a date is one event, whose id is the column's name. Returns the events and each
@@ -192,6 +195,9 @@ def bulk_events(rows: pl.DataFrame, t: LawTables) -> tuple[Events, pl.Series]:
         else:
             keys.append(np.full(rows.height, t.event_keys.index(event.id), dtype=np.int64))
         ids.append(event.bulk)
+    if not ids:  # no date column (a case file beside a long events file)
+        days, keys, ids = [np.empty(rows.height, dtype=np.int64)], [np.empty(rows.height, dtype=np.int64)], ["-"]
+        days[0].fill(NO_DAY)
     # one row per case and one column per event kind, read row by row: the events come out grouped by case
     day_grid, key_grid = np.column_stack(days), np.column_stack(keys)
     happened = day_grid != NO_DAY
@@ -205,4 +211,24 @@ def bulk_events(rows: pl.DataFrame, t: LawTables) -> tuple[Events, pl.Series]:
         charge=np.full(int(happened.sum()), NONE, dtype=np.int64),
         row=np.arange(int(happened.sum()), dtype=np.int64),
     )
-    return events, pl.Series(ids, dtype=pl.Enum(ids)).gather(pl.Series(columns[happened]))
+    return events, pl.Series(ids, dtype=pl.Enum(ids)).gather(pl.Series(columns[happened])), []
+
+
+def joined(first: Prepared, second: Prepared) -> Prepared:
+    """Two sets of encoded events of the same cases as one (a bulk file's date columns and a long events file)."""
+    a, b = first[0], second[0]
+    codes = sorted({*first[2], *second[2]})
+    renumber = [np.array([codes.index(c) for c in part[2]], dtype=np.int64) for part in (first, second)]
+
+    def charge(ev: Events, numbers: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        return np.where(ev.charge == NONE, NONE, numbers[np.maximum(ev.charge, 0)]) if len(numbers) else ev.charge
+
+    events = Events(
+        case=np.concatenate([a.case, b.case]),
+        day=np.concatenate([a.day, b.day]),
+        key=np.concatenate([a.key, b.key]),
+        to_stage=np.concatenate([a.to_stage, b.to_stage]),
+        charge=np.concatenate([charge(a, renumber[0]), charge(b, renumber[1])]),
+        row=np.concatenate([a.row, b.row + len(first[1])]),
+    )
+    return events, pl.concat([first[1].cast(pl.String), second[1].cast(pl.String)]), codes

@@ -1,0 +1,117 @@
+"""A long events file beside a case file (``warexempt bulk CASES --events EVENTS``): one row per event.
+
+Columns: ``case_id, date, kind`` and optional ``event_id, ground, stage, charge`` (``rules.frames.EVENT_SCHEMA``),
+as the register and the case histories hold them. Each row's words are checked against the vocabulary (the kind,
+and the field its kind requires); a row that cannot be read is a row of the errors file — its line in the events
+file, the column, the value, what was expected — and its case is left out (its history would be incomplete).
+What cannot be true of a history as a whole (RULES.md §5) is the engine's to find, as for every caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from warexempt.law.tables import LawTables
+from warexempt.population.checks import ERROR_SCHEMA, NOT_A_DATE
+from warexempt.population.source import BulkFileError
+
+REQUIRED = ("case_id", "date", "kind")
+OPTIONAL = ("event_id", "ground", "stage", "charge")
+
+
+@dataclass
+class EventsFile:
+    """The readable events (``EVENT_SCHEMA`` with their line), the errors, and the cases with an unreadable event."""
+
+    frame: pl.DataFrame
+    errors: pl.DataFrame
+    bad_cases: set[str]
+
+
+def _read(path: Path) -> pl.DataFrame:
+    if not path.is_file():
+        raise BulkFileError(f"{path}: no such file")
+    try:
+        if path.suffix.lower() == ".parquet":
+            frame = pl.read_parquet(path)
+        elif path.suffix.lower() in (".csv", ".txt"):
+            frame = pl.read_csv(path, infer_schema=False)
+        else:
+            raise BulkFileError(f"{path}: expected a .csv or .parquet events file")
+    except pl.exceptions.PolarsError:
+        raise BulkFileError(f"{path}: cannot be read as an events file (CSV or Parquet)") from None
+    frame = frame.rename({c: c.strip().lower() for c in frame.columns})
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        raise BulkFileError(
+            f"{path}: missing column(s) {', '.join(missing)}; an events file has {', '.join(REQUIRED)} and optional "
+            f"{', '.join(OPTIONAL)}"
+        )
+    extra = [c for c in frame.columns if c not in (*REQUIRED, *OPTIONAL)]
+    if extra:
+        raise BulkFileError(f"{path}: unknown column(s) {', '.join(extra)} in the events file")
+    return frame.with_columns(pl.lit(None, pl.String).alias(c) for c in OPTIONAL if c not in frame.columns)
+
+
+def read_events(path: Path, t: LawTables, case_ids: pl.Series) -> EventsFile:
+    """Read and check an events file against the vocabulary and the cases' ids."""
+    vocab = t.law.vocabulary
+    frame = _read(path).with_row_index("line", offset=2)  # as a spreadsheet numbers it: the header is line 1
+    text = {c: pl.col(c).cast(pl.String).str.strip_chars() for c in ("case_id", "kind", "ground", "stage", "charge")}
+    date = pl.col("date")
+    parsed = (
+        date
+        if frame.schema["date"] == pl.Date
+        else date.cast(pl.String).str.strip_chars().str.to_date("%Y-%m-%d", strict=False)
+    )
+    frame = frame.with_columns(
+        **text, event_id=pl.col("event_id").cast(pl.String), date=parsed, _raw=date.cast(pl.String)
+    )
+    kinds, grounds, stages = vocab.ids("events"), vocab.ids("discharge_grounds"), vocab.ids("stages")
+    needs = {field: [e.id for e in vocab.events if field in e.requires] for field in ("ground", "stage", "charge")}
+    checks = [
+        ("case_id", ~pl.col("case_id").is_in(case_ids.implode()), "case_id", "no such case in the case file"),
+        ("date", pl.col("date").is_null(), "_raw", NOT_A_DATE),
+        ("kind", ~pl.col("kind").is_in(kinds), "kind", f"unknown event kind (expected one of {', '.join(kinds)})"),
+        (
+            "ground",
+            pl.col("kind").is_in(needs["ground"]) & ~pl.col("ground").is_in(grounds),
+            "ground",
+            f"a discharge needs a ground: one of {', '.join(grounds)}",
+        ),
+        (
+            "stage",
+            pl.col("kind").is_in(needs["stage"]) & ~pl.col("stage").is_in(stages),
+            "stage",
+            f"a stage change needs a stage: one of {', '.join(stages)}",
+        ),
+        (
+            "charge",
+            pl.col("kind").is_in(needs["charge"]) & pl.col("charge").is_null(),
+            "charge",
+            "a new offence needs the charge code of the new crime, e.g. 338:4",
+        ),
+    ]
+    errors = pl.concat(
+        [
+            frame.filter(test.fill_null(True)).select(
+                row=pl.col("line").cast(pl.Int64),
+                case_id="case_id",
+                column=pl.lit(f"events:{name}"),
+                value=pl.col(shown).cast(pl.String),
+                reason=pl.lit(reason),
+            )
+            for name, test, shown, reason in checks
+        ]
+    ).cast(ERROR_SCHEMA).sort("row", maintain_order=True)  # type: ignore[arg-type]
+    bad_lines = errors["row"].unique()
+    good = frame.filter(~pl.col("line").cast(pl.Int64).is_in(bad_lines.implode()))
+    bad_cases = set(errors["case_id"].drop_nulls().to_list())
+    good = good.filter(~pl.col("case_id").is_in(list(bad_cases)))
+    ids = pl.when(pl.col("event_id").is_null()).then(pl.format("line {}", "line")).otherwise("event_id")
+    return EventsFile(
+        good.select("case_id", "date", "kind", "ground", "stage", "charge", event_id=ids), errors, bad_cases
+    )
