@@ -30,7 +30,7 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python -m compileall -q warexempt
-	$(BIN)/python benchmarks/bulk.py
+	$(BIN)/python benchmarks/run.py
 
 # Regenerate the lock file (needs network to PyPI).
 lock:

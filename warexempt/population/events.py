@@ -95,18 +95,22 @@ def read_events(path: Path, t: LawTables, case_ids: pl.Series) -> EventsFile:
             "a new offence needs the charge code of the new crime, e.g. 338:4",
         ),
     ]
-    errors = pl.concat(
-        [
-            frame.filter(test.fill_null(True)).select(
-                row=pl.col("line").cast(pl.Int64),
-                case_id="case_id",
-                column=pl.lit(f"events:{name}"),
-                value=pl.col(shown).cast(pl.String),
-                reason=pl.lit(reason),
-            )
-            for name, test, shown, reason in checks
-        ]
-    ).cast(ERROR_SCHEMA).sort("row", maintain_order=True)  # type: ignore[arg-type]
+    errors = (
+        pl.concat(
+            [
+                frame.filter(test.fill_null(True)).select(
+                    row=pl.col("line").cast(pl.Int64),
+                    case_id="case_id",
+                    column=pl.lit(f"events:{name}"),
+                    value=pl.col(shown).cast(pl.String),
+                    reason=pl.lit(reason),
+                )
+                for name, test, shown, reason in checks
+            ]
+        )
+        .cast(dict(ERROR_SCHEMA))  # type: ignore[arg-type]
+        .sort("row", maintain_order=True)
+    )
     bad_lines = errors["row"].unique()
     good = frame.filter(~pl.col("line").cast(pl.Int64).is_in(bad_lines.implode()))
     bad_cases = set(errors["case_id"].drop_nulls().to_list())
