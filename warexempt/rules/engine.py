@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
-from warexempt.law.tables import LawTables, RuleCell, tables
+from warexempt.law.tables import LawTables, RouteCell, RuleCell, tables
 from warexempt.rules import history, impossible
 from warexempt.rules.charges import ChargeSet, book
 from warexempt.rules.grid import Grid, Ints
@@ -127,7 +128,7 @@ def decide(enc: Encoded, t: LawTables) -> Decisions:
     # step 2: §2-§3 once per distinct attempt situation (stage, segment, charge set, offence past the gate's day)
     cells, cell_of = t.cells
     situations = Grid(cell=len(cells), set=len(sets), late=2)
-    verdicts: dict[Verdict, int] = {}
+    verdicts = Verdicts()
     at_attempt = situations.index(
         cell=cell_of[h.stage[h.attempt] * t.nseg + h.segment[h.attempt]],
         set=cases.charges[h.events.case[h.attempt]],
@@ -135,7 +136,7 @@ def decide(enc: Encoded, t: LawTables) -> Decisions:
     )
     verdict_of = _judge_situations(at_attempt, situations, verdicts, t, sets)
     allowed = np.zeros(len(h.role), dtype=np.bool_)
-    allowed[h.attempt] = np.array([v.allowed for v in verdicts], dtype=np.bool_)[verdict_of] if verdicts else False
+    allowed[h.attempt] = verdicts.allowed[verdict_of] if verdicts.numbers else False
     history.cycles(h, allowed)
 
     # step 3: §4 once per distinct closing event (stage, event, segment, a new offence's code)
@@ -155,35 +156,61 @@ def decide(enc: Encoded, t: LawTables) -> Decisions:
     return out
 
 
-def _judge_situations(
-    numbers: Ints, grid: Grid, verdicts: dict[Verdict, int], t: LawTables, sets: list[ChargeSet]
-) -> Ints:
+def _judge_situations(numbers: Ints, grid: Grid, verdicts: Verdicts, t: LawTables, sets: list[ChargeSet]) -> Ints:
     """§2-§3 for each distinct situation (route cell, charge set, offence past the gate): each row's verdict number
     in ``verdicts``, where equal verdicts are one.
 
-    Under a covered route without gates, charges that are on no list leave the verdict the route's own, whatever
-    they are: those situations take the verdict ``judge_attempt`` gives the route for no charges at all, so the law
-    is asked once per route cell for them, and once per situation only where a charge is listed or a gate or a
-    missing route may refuse."""
+    Under a covered route, charges of which none is on the route's list and each within its gates leave the verdict
+    the route's own, whatever they are: those situations take the verdict ``judge_attempt`` gives the route for no
+    charges at all, so the law is asked once per route cell for them, and once per situation only where a charge is
+    listed or a gate or a missing route refuses."""
     uniq, place = grid.distinct(numbers)
     cells = t.cells[0]
-    parts = [grid.decode(n) for n in uniq.tolist()]
-    found = np.empty(len(parts), dtype=np.int64)
-    plain: dict[int, int] = {}
-    for i, d in enumerate(parts):
-        cell, charges = cells[d["cell"]], sets[d["set"]]
-        listed = cell.exclusion_list is not None and any(
-            c.on_list(cell.exclusion_list) is not None for c in charges.codes
-        )
-        if cell.covered and cell.max_rank is None and cell.offence_before is None and not listed:
-            if d["cell"] not in plain:
-                verdict = judge_attempt(t, cell, ChargeSet(()), False)
-                plain[d["cell"]] = verdicts.setdefault(verdict, len(verdicts))
-            found[i] = plain[d["cell"]]
-        else:
-            verdict = judge_attempt(t, cell, charges, bool(d["late"]))
-            found[i] = verdicts.setdefault(verdict, len(verdicts))
-    return found[place] if len(parts) else place
+    cell, charge_set, late = (uniq // grid.strides[d] % grid.dims[d] for d in ("cell", "set", "late"))
+    dated = np.array([c.offence_before is not None for c in cells], dtype=np.bool_)
+    plain = _plain(cells, sets)[cell, charge_set] & ~(late.astype(np.bool_) & dated[cell])
+    found = np.empty(len(uniq), dtype=np.int64)
+    for c in np.unique(cell[plain]).tolist():
+        found[plain & (cell == c)] = verdicts.add(judge_attempt(t, cells[c], ChargeSet(()), False))
+    memo = verdicts.by_situation
+    for i in np.flatnonzero(~plain).tolist():
+        number = int(uniq[i])
+        if number not in memo:  # (the attempts' and the as-of situations overlap: each is judged once a run)
+            memo[number] = verdicts.add(judge_attempt(t, cells[cell[i]], sets[charge_set[i]], bool(late[i])))
+        found[i] = memo[number]
+    return found[place] if len(uniq) else place
+
+
+def _plain(cells: list[RouteCell], sets: list[ChargeSet]) -> npt.NDArray[np.bool_]:
+    """[cell, charge set] → the route is covered, none of the charges is on its list, and every one is within its
+    gravity gate if it has one (the offence-date gate is the caller's: it depends on the case, not the charges)."""
+    lists = list({id(c.exclusion_list): c.exclusion_list for c in cells if c.exclusion_list is not None}.values())
+    listed = np.array(
+        [[any(code.on_list(v) is not None for code in s.codes) for v in lists] for s in sets], dtype=np.bool_
+    ).reshape(len(sets), len(lists))
+    rank = np.array([s.rank if s.rank is not None and not s.unknown_gravity else 99 for s in sets], dtype=np.int64)
+    out = np.zeros((len(cells), len(sets)), dtype=np.bool_)
+    for i, c in enumerate(cells):
+        if c.covered:
+            out[i] = ~listed[:, lists.index(c.exclusion_list)] if c.exclusion_list is not None else True
+            if c.max_rank is not None:
+                out[i] &= rank <= c.max_rank
+    return out
+
+
+@dataclass
+class Verdicts:
+    """The distinct verdicts of a run, numbered, and the number of each situation judged so far."""
+
+    numbers: dict[Verdict, int] = field(default_factory=dict)
+    by_situation: dict[int, int] = field(default_factory=dict)
+
+    def add(self, verdict: Verdict) -> int:
+        return self.numbers.setdefault(verdict, len(self.numbers))
+
+    @property
+    def allowed(self) -> npt.NDArray[np.bool_]:
+        return np.array([v.allowed for v in self.numbers] or [False], dtype=np.bool_)
 
 
 def _judge_closings(h: History, enc: Encoded, t: LawTables, closings: list[Closing]) -> Ints:
@@ -222,7 +249,7 @@ def _answers(
     t: LawTables,
     sets: list[ChargeSet],
     situations: Grid,
-    verdicts: dict[Verdict, int],
+    verdicts: Verdicts,
     closings: list[Closing],
     closing_no: Ints,
 ) -> Decisions:
@@ -238,8 +265,8 @@ def _answers(
     verdict = _judge_situations(
         situations.index(cell=cell, set=cases.charges, late=late), situations, verdicts, t, sets
     )
-    by_number = list(verdicts)
-    allowed = np.array([v.allowed for v in verdicts], dtype=np.bool_)[verdict]
+    by_number = list(verdicts.numbers)
+    allowed = verdicts.allowed[verdict]
     cycle = np.select(
         [~has_attempt, ~allowed, closer == NONE],
         [CYCLES.index(Cycle.NONE), CYCLES.index(Cycle.REFUSED), CYCLES.index(Cycle.OPEN)],
@@ -248,7 +275,7 @@ def _answers(
     closing = _pick(closing_no, closer, NONE) + 1
     death_cell = np.where(death != NONE, _pick(h.stage, death, 0) * t.nseg + _pick(h.segment, death, 0) + 1, 0)
     grid = Grid(
-        verdict=len(verdicts),
+        verdict=len(verdicts.numbers),
         cycle=len(CYCLES),
         closing=len(closings) + 1,
         death=len(t.stages) * t.nseg + 1,
