@@ -31,7 +31,7 @@ from warexempt.rules import history, impossible
 from warexempt.rules.charges import ChargeSet, book
 from warexempt.rules.grid import Grid, Ints
 from warexempt.rules.history import NO_DAY, NONE, History, PerCase
-from warexempt.rules.judge import Answer, Closing, Cycle, Verdict, judge_attempt, judge_cycle
+from warexempt.rules.judge import Answer, Closing, Cycle, Status, Verdict, judge_attempt, judge_cycle
 
 if TYPE_CHECKING:
     from warexempt.law.catalog import Law
@@ -293,9 +293,8 @@ def _answers(
         closed = closings[d["closing"] - 1] if d["closing"] else None
         answers.append(judge_cycle(by_number[d["verdict"]], CYCLES[d["cycle"]], closed, died, bool(d["entry_before"])))
     warnings, warning_place = _warnings(found, cases.charges, sets)
-    status = np.array([a.status.value for a in answers], dtype=object)[place]
     # the day the answer rests on, and the event it names: the closing event or death, else the attempt
-    closed_or_died = np.isin(status, ["closed", "death"])
+    closed_or_died = np.array([a.status in (Status.CLOSED, Status.DEATH) for a in answers], dtype=np.bool_)[place]
     by_closer = closed_or_died & (closer != NONE)
     by_death = closed_or_died & ~by_closer & (death != NONE)
     on_row = np.select([by_closer, by_death, has_attempt], [closer, death, attempt], NONE)

@@ -32,6 +32,13 @@ DAY_ZERO = -25567  # 1900-01-01 as a day number: the order key counts days from 
 STAGE_CHANGE, ENTRY, PETITION, RELEASE, RESUMPTION, NEW_OFFENCE, DEATH = range(len(ROLES))
 CLOSING = (RELEASE, RESUMPTION, NEW_OFFENCE, DEATH)  # the roles that end an epoch (and a cycle, if one is open)
 
+
+def role_mask(roles: tuple[int, ...] | list[int]) -> Bools:
+    """[role] → whether it is one of ``roles``: a gather per event, not a search."""
+    mask = np.zeros(len(ROLES), dtype=np.bool_)
+    mask[list(roles)] = True
+    return mask
+
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 
@@ -188,7 +195,7 @@ def late_offence(offence: Ints, stage: Ints, segment: Ints, t: LawTables) -> Boo
 def cycles(h: History, allowed: Bools) -> None:
     """Step 3 (§1 attempts and cycles). ``allowed``: the law allows this attempt (``rules.judge.judge_attempt``)."""
     h.allowed = h.attempt & allowed
-    h.closing = np.isin(h.role, CLOSING)
+    h.closing = role_mask(CLOSING)[h.role]
     epoch_start = h.first | np.concatenate(([True], h.closing[:-1]))[: len(h.first)]
     h.open = since(h.allowed, epoch_start) > 0
     h.closer = h.closing & h.open

@@ -17,7 +17,7 @@ import numpy as np
 from warexempt.law.codes import ChargeCodeError
 from warexempt.law.criminal_code import CriminalCode
 from warexempt.law.models import ROLES
-from warexempt.rules.history import DEATH, ENTRY, NEW_OFFENCE, STAGE_CHANGE, History, since
+from warexempt.rules.history import DEATH, ENTRY, NEW_OFFENCE, STAGE_CHANGE, History, role_mask, since
 
 # the roles of events that need the person to be in service already (a contract or a call-up before them)
 AFTER_ENTRY = [ROLES.index(r) for r in ("petition", "release", "resumption", "death")]
@@ -36,7 +36,7 @@ def problems(h: History, keys: list[str], codes: list[str], catalogue: CriminalC
     role, first, ev = h.role, h.first, h.events
     same_case_day = ~first & (ev.day == np.roll(ev.day, 1))
     tests = [
-        (np.isin(role, AFTER_ENTRY) & (since(role == ENTRY, first) == 0), BEFORE_ENTRY),
+        (role_mask(AFTER_ENTRY)[role] & (since(role == ENTRY, first) == 0), BEFORE_ENTRY),
         (since(role == DEATH, first) > 0, AFTER_DEATH),
         ((role == STAGE_CHANGE) & (np.roll(role, 1) == STAGE_CHANGE) & same_case_day, TWO_CHANGES),
     ]
