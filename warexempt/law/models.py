@@ -297,7 +297,6 @@ class Vocabulary(Strict):
     gravity: list[GravityRow]
     codes: list[CodeName]
     point_letters: str
-    latin_lookalikes: dict[str, str]
 
     def with_events(self, extra: list[EventDef]) -> Vocabulary:
         """This vocabulary with the event kinds an instrument adds (``Instrument.event_kinds``)."""
