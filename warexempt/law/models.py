@@ -89,7 +89,6 @@ class ExclusionList(Strict):
     add: list[ExclusionItem] = []
     remove: list[str] = []
     rests_on: list[FactRef] = []
-    confirmed: bool = True
     source_urls: list[str] = []
 
     _refs = field_validator("rests_on", mode="before")(_fact_refs)
