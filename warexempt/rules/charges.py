@@ -151,6 +151,8 @@ def set_numbers(charges: pl.Series) -> pl.Series:
     """The charge sets of a column as dense numbers: a categorical with the run's own categories, so a million rows
     hash their text once and the set of number ``i`` is the ``i``-th category (``set_texts``). A list column is
     joined with ``;`` first."""
+    if isinstance(charges.dtype, pl.Categorical):  # already numbered (the bulk reader's row pass)
+        return charges
     text = charges.list.join(";") if isinstance(charges.dtype, pl.List) else charges.cast(pl.String)
     return text.cast(set_type())
 
