@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -460,6 +462,20 @@ def _check_references(law: Law, inst: Instrument, name: str) -> None:
     for i, route in enumerate(inst.routes):
         if route.exclusion_list and route.exclusion_list not in list_ids:
             raise LawDataError(f"{name}: routes.{i}.exclusion_list: no list {route.exclusion_list!r}")
+
+
+def per_law(make: Callable[[Law], T]) -> Callable[[Law], T]:
+    """``make(law)`` computed once for the life of each ``Law`` (its tables, its charge sets): a decorator."""
+    made: weakref.WeakKeyDictionary[Law, T] = weakref.WeakKeyDictionary()
+
+    @functools.wraps(make)
+    def get(law: Law) -> T:
+        found = made.get(law)
+        if found is None:
+            found = made[law] = make(law)
+        return found
+
+    return get
 
 
 @lru_cache(maxsize=1)

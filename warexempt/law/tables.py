@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 
-from warexempt.law.catalog import Law, ListVersion
+from warexempt.law.catalog import Law, ListVersion, per_law
 
 EPOCH = dt.date(1970, 1, 1)
 
@@ -190,12 +189,7 @@ class LawTables:
         return self._offence_before
 
 
-_TABLES: weakref.WeakKeyDictionary[Law, LawTables] = weakref.WeakKeyDictionary()
-
-
+@per_law
 def tables(law: Law) -> LawTables:
     """The tables of ``law`` (made once for the life of the ``Law``, so their cells are resolved once)."""
-    found = _TABLES.get(law)
-    if found is None:
-        found = _TABLES[law] = LawTables(law)
-    return found
+    return LawTables(law)

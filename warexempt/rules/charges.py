@@ -10,12 +10,11 @@ code without the part or point the item needs is excluded cautiously and marked 
 from __future__ import annotations
 
 import functools
-import weakref
 from dataclasses import dataclass
 
 import polars as pl
 
-from warexempt.law.catalog import Law, ListVersion
+from warexempt.law.catalog import Law, ListVersion, per_law
 from warexempt.law.codes import ChargeCodeError, parse_charge, split_charges
 
 
@@ -131,14 +130,10 @@ class ChargeBook:
             return ChargeSet((), str(exc))
 
 
-_BOOKS: weakref.WeakKeyDictionary[Law, ChargeBook] = weakref.WeakKeyDictionary()
-
-
+@per_law
 def book(law: Law) -> ChargeBook:
-    found = _BOOKS.get(law)
-    if found is None:
-        found = _BOOKS[law] = ChargeBook(law)
-    return found
+    """The charge sets of ``law``, remembered for its life."""
+    return ChargeBook(law)
 
 
 def set_type() -> pl.Categorical:

@@ -18,7 +18,6 @@ law is asked only in steps 2, 3 and 5, once per distinct situation — a few hun
 from __future__ import annotations
 
 import datetime as dt
-import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -26,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from warexempt.law.catalog import Law, per_law
 from warexempt.law.tables import LawTables, RouteCell, RuleCell, tables
 from warexempt.rules import history, impossible
 from warexempt.rules.charges import ChargeSet, book
@@ -34,7 +34,6 @@ from warexempt.rules.history import NO_DAY, NONE, History, PerCase
 from warexempt.rules.judge import Answer, Closing, Cycle, Status, Verdict, judge_attempt, judge_cycle
 
 if TYPE_CHECKING:
-    from warexempt.law.catalog import Law
     from warexempt.rules.frames import Encoded
 
 CYCLES = list(Cycle)
@@ -79,14 +78,9 @@ class ChargeErrors(ValueError):
         super().__init__(f"{len(rows)} case(s) with invalid charges: {first}")
 
 
-_VOCABS: weakref.WeakKeyDictionary[LawTables, history.Vocabulary] = weakref.WeakKeyDictionary()
-
-
-def _vocabulary(t: LawTables) -> history.Vocabulary:
-    found = _VOCABS.get(t)
-    if found is None:
-        found = _VOCABS[t] = history.Vocabulary.of(t)
-    return found
+@per_law
+def _vocabulary(law: Law) -> history.Vocabulary:
+    return history.Vocabulary.of(tables(law))
 
 
 def evaluate(
@@ -119,7 +113,7 @@ def decide(enc: Encoded, t: LawTables) -> Decisions:
     if bad:
         rows = np.flatnonzero(np.isin(enc.cases.charges, list(bad)))
         raise ChargeErrors({int(r): str(sets[enc.cases.charges[r]].error) for r in rows})
-    vocab = _vocabulary(t)
+    vocab = _vocabulary(t.law)
     cases = enc.cases
     h, ignored = history.ordered(cases, enc.events, vocab)
     history.staged(cases, h, vocab, t)
