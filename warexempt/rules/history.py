@@ -39,6 +39,7 @@ def role_mask(roles: tuple[int, ...] | list[int]) -> Bools:
     mask[list(roles)] = True
     return mask
 
+
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 
