@@ -164,9 +164,17 @@ def _legal_order(ev: Events, same_day: Ints) -> Ints | None:
     step = packed[1:] >= packed[:-1]
     if step.all() and not (packed[1:] == packed[:-1]).any():
         return None
-    ties = packed[1:] == packed[:-1]
-    if ties.any():
+    if (packed[1:] == packed[:-1]).any():  # same kind on one day: by content
         return np.lexsort((ev.to_stage, ev.charge, packed))
+    if (ev.case[1:] >= ev.case[:-1]).all():
+        # events already grouped by case, in case order (a bulk file's rows): only the cases whose events are out
+        # of order are sorted, each within its own block
+        unsorted = np.zeros(int(ev.case.max(initial=0)) + 1, dtype=np.bool_)
+        unsorted[ev.case[1:][~step]] = True
+        where = np.flatnonzero(unsorted[ev.case])
+        order = np.arange(len(packed), dtype=np.int64)
+        order[where] = where[np.argsort(packed[where], kind="stable")]
+        return order
     if len(packed) > 100_000:  # Polars sorts on every core
         import polars as pl
 
