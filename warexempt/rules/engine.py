@@ -110,7 +110,7 @@ def decide(enc: Encoded, t: LawTables) -> Decisions:
     charges = book(t.law)
     sets = [charges.charge_set(x) if x is not None else ChargeSet((), "no charge code given") for x in enc.charge_sets]
     bad = {i for i, s in enumerate(sets) if s.error}
-    rows = np.flatnonzero(np.isin(enc.cases.charges, list(bad))) if bad else []
+    rows = np.flatnonzero(np.isin(enc.cases.charges, list(bad))) if bad else np.zeros(0, dtype=np.int64)
     if len(rows):  # (a set no case uses any more, the bulk reader having set its rows aside, is no error)
         raise ChargeErrors({int(r): str(sets[enc.cases.charges[r]].error) for r in rows})
     vocab = _vocabulary(t.law)

@@ -199,19 +199,19 @@ def bulk_events(rows: pl.DataFrame, t: LawTables) -> Prepared:
         days, keys, ids = [np.empty(rows.height, dtype=np.int64)], [np.empty(rows.height, dtype=np.int64)], ["-"]
         days[0].fill(NO_DAY)
     # one row per case and one column per event kind, read row by row: the events come out grouped by case
-    day_grid, key_grid = np.column_stack(days), np.column_stack(keys)
-    happened = day_grid != NO_DAY
-    cases = np.repeat(np.arange(rows.height, dtype=np.int64), len(ids)).reshape(day_grid.shape)
-    columns = np.tile(np.arange(len(ids), dtype=np.int64), rows.height).reshape(day_grid.shape)
+    day_grid = np.column_stack(days)
+    happened = np.flatnonzero(day_grid.ravel() != NO_DAY)
+    case, column = np.divmod(happened, len(ids))
+    n = len(happened)
     events = Events(
-        case=cases[happened],
-        day=day_grid[happened],
-        key=key_grid[happened],
-        to_stage=np.full(int(happened.sum()), NONE, dtype=np.int64),
-        charge=np.full(int(happened.sum()), NONE, dtype=np.int64),
-        row=np.arange(int(happened.sum()), dtype=np.int64),
+        case=case,
+        day=day_grid.ravel()[happened],
+        key=np.column_stack(keys).ravel()[happened],
+        to_stage=np.full(n, NONE, dtype=np.int64),
+        charge=np.full(n, NONE, dtype=np.int64),
+        row=np.arange(n, dtype=np.int64),
     )
-    return events, pl.Series(ids, dtype=pl.Enum(ids)).gather(pl.Series(columns[happened])), []
+    return events, pl.Series(ids, dtype=pl.Enum(ids)).gather(pl.Series(column)), []
 
 
 def joined(first: Prepared, second: Prepared) -> Prepared:

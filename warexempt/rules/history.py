@@ -104,11 +104,14 @@ def bfill_index(valid: Bools) -> Ints:
     return np.minimum.accumulate(index[::-1])[::-1] if n else index
 
 
-def since(flag: Bools, start: Bools) -> Ints:
+def since(flag: Bools, start: Bools | Ints) -> Ints:
     """How many rows before this one, since the last row where ``start`` holds, have ``flag``: a running sum less
-    its value at each start, so no group-by is needed (``start`` holds at each case's first row)."""
+    its value at each start, so no group-by is needed (``start`` holds at each case's first row). ``start`` may be
+    given as each row's start row already (``History.case_start``)."""
     before = np.cumsum(flag, dtype=np.int64) - flag
-    return before - before[ffill_index(start)]
+    at: Ints = ffill_index(start) if start.dtype == np.bool_ else start  # type: ignore[arg-type, assignment]
+    result: Ints = before - before[at]
+    return result
 
 
 @dataclass
@@ -119,6 +122,7 @@ class History:
     role: Ints
     first: Bools  # the case's first event
     last: Bools  # the case's last event
+    case_start: Ints  # the row of the case's first event
     stage: Ints = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # the stage on the event's day
     segment: Ints = field(
         default_factory=lambda: np.empty(0, dtype=np.int64)
@@ -149,7 +153,7 @@ def ordered(cases: Cases, events: Events, vocab: Vocabulary) -> tuple[History, I
     boundary = ev.case[1:] != ev.case[:-1]
     first = np.concatenate(([True], boundary)) if len(ev.case) else np.zeros(0, np.bool_)
     last = np.concatenate((boundary, [True])) if len(ev.case) else np.zeros(0, np.bool_)
-    return History(ev, role, first, last), ignored
+    return History(ev, role, first, last, ffill_index(first)), ignored
 
 
 def _legal_order(ev: Events, same_day: Ints) -> Ints | None:
@@ -186,8 +190,11 @@ def staged(cases: Cases, h: History, vocab: Vocabulary, t: LawTables) -> None:
     """Step 2 (§1 stage history): each event's stage on its day, its segment, and whether it is an attempt."""
     ev = h.events
     changes = h.role == STAGE_CHANGE
-    known = np.where(changes, ev.to_stage, np.where(h.first, cases.stage0[ev.case], NONE))
-    h.stage = known[ffill_index(known != NONE)]
+    if changes.any():
+        known = np.where(changes, ev.to_stage, np.where(h.first, cases.stage0[ev.case], NONE))
+        h.stage = known[ffill_index(known != NONE)]
+    else:  # no stage changes: every event is at the case's first stage
+        h.stage = cases.stage0[ev.case]
     h.segment = t.segments_of(ev.day)
     h.attempt = h.role == vocab.attempt[h.stage]
     h.late = late_offence(cases.offence[ev.case], h.stage, h.segment, t)
@@ -213,7 +220,7 @@ def cycles(h: History, allowed: Bools) -> None:
 def finals(h: History, final: Bools) -> None:
     """Step 3, end (§1): ``final``: a closing event that ends its cycle in a release or a death (``rules.judge``);
     every event after the first such event of its case changes nothing."""
-    h.after_final = since(h.closer & final, h.first) > 0
+    h.after_final = since(h.closer & final, h.case_start) > 0
 
 
 @dataclass

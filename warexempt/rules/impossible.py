@@ -36,8 +36,8 @@ def problems(h: History, keys: list[str], codes: list[str], catalogue: CriminalC
     role, first, ev = h.role, h.first, h.events
     same_case_day = ~first & (ev.day == np.roll(ev.day, 1))
     tests = [
-        (role_mask(AFTER_ENTRY)[role] & (since(role == ENTRY, first) == 0), BEFORE_ENTRY),
-        (since(role == DEATH, first) > 0, AFTER_DEATH),
+        (role_mask(AFTER_ENTRY)[role] & (since(role == ENTRY, h.case_start) == 0), BEFORE_ENTRY),
+        (since(role == DEATH, h.case_start) > 0, AFTER_DEATH),
         ((role == STAGE_CHANGE) & (np.roll(role, 1) == STAGE_CHANGE) & same_case_day, TWO_CHANGES),
     ]
     found = []
