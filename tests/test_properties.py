@@ -238,3 +238,22 @@ def test_random_seeded_histories_decide_without_error_in_one_batch():
     rows = evaluate(*frames(batch), law=LAW)
     assert rows.height == 1000 and rows["error"].null_count() == 1000
     assert set(rows["outcome"].unique()) >= {"suspended", "not_covered", "released"}
+
+
+@SETTINGS
+@given(st.lists(histories(), min_size=2, max_size=12), st.integers(1, 5))
+def test_deciding_in_parts_gives_the_answers_of_one_pass(batch, size):
+    """A large run is decided a part of the cases at a time (``engine.PART``): the answers are those of one pass."""
+    from warexempt.law.tables import tables
+    from warexempt.rules import engine
+    from warexempt.rules.frames import encode
+
+    t = tables(LAW)
+    enc = encode(*frames(batch), t, dt.date(2026, 11, 1))
+    whole = engine._decide(enc, t).rows()
+    saved, engine.PART = engine.PART, size
+    try:
+        parts = engine.decide(enc, t).rows()
+    finally:
+        engine.PART = saved
+    assert parts == whole

@@ -105,8 +105,18 @@ def evaluate(
     return decide(encode(cases, events, t, as_of or dt.date.today()), t).frame(lists)
 
 
+PART = 1_000_000  # cases decided at once: the passes' arrays for a million cases' events fit any machine
+
+
 def decide(enc: Encoded, t: LawTables) -> Decisions:
-    """The rules over encoded frames (``rules.frames.encode``)."""
+    """The rules over encoded frames (``rules.frames.encode``), a million cases at a time."""
+    parts = enc.parts(PART)
+    if len(parts) == 1:
+        return _decide(enc, t)
+    return Decisions.joined([_decide(part, t) for part in parts])
+
+
+def _decide(enc: Encoded, t: LawTables) -> Decisions:
     charges = book(t.law)
     sets = [charges.charge_set(x) if x is not None else ChargeSet((), "no charge code given") for x in enc.charge_sets]
     bad = {i for i, s in enumerate(sets) if s.error}
@@ -330,6 +340,43 @@ class Decisions:
 
     def __len__(self) -> int:
         return len(self.place)
+
+    @classmethod
+    def joined(cls, parts: list[Decisions]) -> Decisions:
+        """The decisions of consecutive parts of the cases as one (answers numbered afresh, equal ones as one)."""
+        answers: dict[Answer, int] = {}
+        warnings: dict[tuple[str, ...], int] = {}
+        places: list[Ints] = []
+        warning_places: list[Ints] = []
+        errors: dict[int, str] = {}
+        problems: list[tuple[int, str, dt.date, str]] = []
+        offset = 0
+        for part in parts:
+            renumber = np.array([answers.setdefault(a, len(answers)) for a in part.answers], dtype=np.int64)
+            places.append(renumber[part.place])
+            again = np.array([warnings.setdefault(w, len(warnings)) for w in part.warnings], dtype=np.int64)
+            warning_places.append(again[part.warning_place])
+            errors.update({offset + k: v for k, v in part.errors.items()})
+            problems.extend((offset + c, e, d, m) for c, e, d, m in part.problems)
+            offset += len(part)
+        first = parts[0]
+        ids: pl.Series | list[str] = pl.concat([pl.Series(p.case_ids, dtype=pl.String) for p in parts])
+        return cls(
+            case_ids=ids,
+            as_of=np.concatenate([p.as_of for p in parts]),
+            answers=list(answers),
+            place=np.concatenate(places),
+            warnings=list(warnings),
+            warning_place=np.concatenate(warning_places),
+            decisive=np.concatenate([p.decisive for p in parts]),
+            decided_on=np.concatenate([p.decided_on for p in parts]),
+            event_row=np.concatenate([p.event_row for p in parts]),
+            event_ids=first.event_ids,
+            stage=np.concatenate([p.stage for p in parts]),
+            stages=first.stages,
+            errors=errors,
+            problems=problems,
+        )
 
     def row(self, i: int) -> dict[str, object]:
         """Case ``i``'s decision as a dict of ``DECISION_SCHEMA``."""

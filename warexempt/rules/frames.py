@@ -83,6 +83,25 @@ class Encoded:
     event_ids: pl.Series | list[str]  # [event row] → its id
     new_offences: list[str]  # [charge number] → a new offence's code, in sorted order
 
+    def parts(self, size: int) -> list[Encoded]:
+        """The cases in parts of at most ``size`` (each with its own events): cases are independent of one another,
+        so a large file is decided part by part and never holds the passes' arrays for all its events at once."""
+        n = len(self.cases)
+        if n <= size:
+            return [self]
+        ev = self.events
+        if not (ev.case[1:] >= ev.case[:-1]).all():
+            ev = ev.take(np.argsort(ev.case, kind="stable"))
+        out = []
+        for lo in range(0, n, size):
+            hi = min(lo + size, n)
+            a, b = np.searchsorted(ev.case, [lo, hi])
+            part = ev.take(np.arange(a, b))
+            part.case = part.case - lo
+            cases = Cases(*(getattr(self.cases, f)[lo:hi] for f in ("stage0", "charges", "as_of", "offence")))
+            out.append(Encoded(cases, part, self.case_ids[lo:hi], self.charge_sets, self.event_ids, self.new_offences))
+        return out
+
 
 def encode_cases(cases: list[Case], t: LawTables) -> Encoded:
     """``encode(*frames(cases))`` without the frames: the same arrays, made straight from the cases, so that one
