@@ -271,3 +271,23 @@ def test_no_module_outside_the_rules_decides_which_event_counts():
     assert not (root / "rules" / "frame.py").exists()
     for path in root.rglob("*.py"):
         assert "case_row" not in path.read_text(encoding="utf-8"), path
+
+
+def test_a_plain_situation_has_the_verdict_the_law_gives_its_charges(law):
+    """The engine asks the law once per route cell for charges that no list names and no gate refuses
+    (``engine._plain``): for every cell and a spread of charge sets that shortcut equals ``judge_attempt``."""
+    from warexempt.law.tables import tables
+    from warexempt.rules.charges import ChargeSet, book
+    from warexempt.rules.engine import _plain
+    from warexempt.rules.judge import judge_attempt
+
+    t = tables(law)
+    codes = ["158:1", "158:2", "158:3:в", "228:2", "111:1", "105:1", "131", "131:3", "205:1", "275", "220", "134:1"]
+    sets = [book(law).charge_set(c) for c in codes] + [book(law).charge_set("158:1;228:2")]
+    cells = t.cells[0]
+    plain = _plain(cells, sets)
+    assert plain.any() and not plain.all()
+    for i, cell in enumerate(cells):
+        for j, charges in enumerate(sets):
+            if plain[i, j]:
+                assert judge_attempt(t, cell, charges, False) == judge_attempt(t, cell, ChargeSet(()), False)
