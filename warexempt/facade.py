@@ -150,10 +150,15 @@ def evaluate(
 def what_if(
     case: Case | Mapping[str, Any], on: dt.date | None = None, law: Law | None = None
 ) -> tuple[Decision, list[Branch]]:
-    """The case's current answer and every next step the law allows, each with where it leads."""
+    """The case's current answer and every next step the law allows, each with where it leads.
+
+    Raises ``CaseError`` as ``check`` does for a history that cannot be true (there is no answer to go on from);
+    ``explain.views.what_if_note`` says why a case has no branch."""
     from warexempt.lifecycle.whatif import what_if as _what_if
 
     law = law or bundled_law()
     c = _case(case)
     row, branches = _what_if(c, law, on)
+    if row["error"]:
+        raise CaseError([("events", str(row["error"]))], c.case_id)
     return Decision(c, row, law), branches

@@ -35,7 +35,17 @@ def translations(lang: str) -> NullTranslations:
     return Translations(buf)
 
 
-def gettext(lang: str, message: str, **values: object) -> str:
+@lru_cache(maxsize=4)
+def catalog(lang: str) -> tuple[str, ...]:
+    """Every message ``lang``'s catalog translates (its msgids)."""
+    po = Path(__file__).resolve().parent.parent / "locale" / lang / "LC_MESSAGES" / "warexempt.po"
+    if lang not in LANGS or not po.is_file():
+        return ()
+    with po.open("rb") as fh:
+        return tuple(str(m.id) for m in read_po(fh, locale=lang) if m.id and m.string)
+
+
+def gettext(lang: str, message: str, /, **values: object) -> str:
     """Translate ``message`` and fill its ``{placeholders}``."""
     return translations(lang).gettext(message).format(**values)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from warexempt.explain.citations import Citation, cite
 from warexempt.explain.i18n import date, gettext, pick
+from warexempt.explain.messages import translate
 from warexempt.law.catalog import Law
 from warexempt.rules.case import Case
 from warexempt.rules.judge import Status
@@ -29,6 +30,26 @@ def label(items: list[Any], key: str, lang: str) -> str:
     return pick(found, lang) if found else key
 
 
+def is_convict(law: Law, stage: str | None) -> bool:
+    """Whether ``stage`` is a convict's: the stage whose attempt is the entry into service (a sentence in force)."""
+    return stage is not None and stage in law.vocabulary.ids("stages") and law.stage(stage).attempt == "entry"
+
+
+def outcome_label(law: Law, outcome: str, lang: str, stage: str | None = None) -> str:
+    """The name of an outcome for the person at ``stage``: a convict's where the vocabulary gives one
+    (``ru_convict``/``en_convict``). With no stage (a count over many cases) both names, when they differ."""
+    found = next((o for o in law.vocabulary.outcomes if o.id == outcome), None)
+    if found is None:
+        return outcome
+    general = pick(found, lang)
+    convict = found.ru_convict if lang == "ru" else found.en_convict
+    if convict is None:
+        return general
+    if stage is None:
+        return f"{general} / {convict}"
+    return convict if is_convict(law, stage) else general
+
+
 def _event_phrase(event: str | None, lang: str, law: Law) -> str:
     if not event:
         return ""
@@ -43,7 +64,7 @@ def explain(decision: dict[str, Any], case: Case, law: Law, lang: str = "en") ->
     """Steps a family member can follow: which day's law, which route, which exclusions, what the events did."""
     _ = lambda msg, **kw: gettext(lang, msg, **kw)  # noqa: E731
     if decision.get("error"):
-        return [Step(str(decision["error"]))]
+        return [Step(translate(str(decision["error"]), lang))]
     status = Status(decision["status"])
     steps: list[Step] = []
     decisive: dt.date = decision["decisive_date"]
@@ -52,7 +73,11 @@ def explain(decision: dict[str, Any], case: Case, law: Law, lang: str = "en") ->
     attempted = decision["deciding_event"] is not None and status != Status.ELIGIBLE
     by_entry = law.stage(stage_id).attempt == "entry"
     if by_entry:
-        why = _("the day he entered service") if attempted else _("the day of the question (no contract yet)")
+        why = (
+            _("the day the person entered military service")
+            if attempted
+            else _("the day of the question (no contract yet)")
+        )
     else:
         why = _("the day of the command's petition") if attempted else _("the day of the question (no petition yet)")
     steps.append(
@@ -156,39 +181,66 @@ def explain(decision: dict[str, Any], case: Case, law: Law, lang: str = "en") ->
     elif status == Status.OPEN:
         activated = {
             "suspended": _(
-                "On {day} the command petitioned, so the proceedings are suspended while he serves.", day=date(on, lang)
+                "On {day} the command petitioned, so the proceedings are suspended while the person serves.",
+                day=date(on, lang),
             ),
             "conditionally_released": _(
-                "On {day} he entered service, so he is released from serving the sentence, conditionally.",
+                "On {day} the person entered military service and so is conditionally released from serving the sentence.",
                 day=date(on, lang),
             ),
         }
         steps.append(Step(activated[outcome], cites))
     else:
-        event = _event_phrase(_event_key(case, decision["deciding_event"]), lang, law)
+        key = _event_key(case, decision["deciding_event"])
+        values = {"day": date(on, lang), "event": _event_phrase(key, lang, law)}
+        convict = is_convict(law, stage_id)
         messages = {
             "released": _(
-                "On {day}: {event}. Under the law in force that day this releases him from criminal liability; the prosecution ends on a non-rehabilitating ground and leaves no criminal record.",
-                day=date(on, lang),
-                event=event,
+                "On {day}: {event}. Under the law in force that day the person is released from criminal liability; there is no criminal record (no conviction arises: the prosecution ends on a non-rehabilitating ground).",
+                **values,
             ),
             "released_from_punishment": _(
-                "On {day}: {event}. Under the law in force that day this finally releases him from punishment, and he counts as having no criminal record.",
-                day=date(on, lang),
-                event=event,
+                "On {day}: {event}. Under the law in force that day the person is finally released from punishment and counts as having no criminal record (Criminal Code Art. 86(2)).",
+                **values,
             ),
-            "resumed": _(
-                "On {day}: {event}. Service ended on a ground that does not release, so the proceedings (or the sentence) resume.",
-                day=date(on, lang),
-                event=event,
-            ),
+            "resumed": _resumed(key, convict, decision["reasons"], law, lang, values),
             "terminated_death": _(
-                "On {day} he died. The case ends on death, not by a release: there is no record clearing.",
+                "On {day} the person died. The case ends on the death, not by a release for military service.",
                 day=date(on, lang),
             ),
         }
         steps.append(Step(messages[outcome], cites))
     return steps + _unconfirmed(decision, law, lang)
+
+
+def _resumed(key: str | None, convict: bool, reasons: list[str], law: Law, lang: str, values: dict[str, str]) -> str:
+    """Why a cycle ended in a resumption, by the role of the deciding event (a discharge on another ground, a
+    recorded resumption, a new offence) and whose case it is (a convict's sentence is enforced again)."""
+    _ = lambda msg: gettext(lang, msg, **values)  # noqa: E731
+    kind = (key or "").partition(":")[0]
+    # the kind's own role: a discharge's is "ground" (its ground's role, here a resumption, is what it did)
+    role = law.vocabulary.event(kind).role if kind in law.vocabulary.ids("events") else None
+    if role == "new_offence":
+        if convict and "uk:80.2:3" in reasons:
+            return _(
+                "On {day}: {event}. A person conditionally released from punishment committed a new crime during service: the court imposes punishment under the rules on cumulative sentences (Criminal Code Art. 70)."
+            )
+        if convict:
+            return _(
+                "On {day}: {event}. A new crime during service ends the conditional release: the sentence is enforced again."
+            )
+        return _("On {day}: {event}. A new crime during service ends the suspension: the criminal proceedings resume.")
+    if role == "resumption":
+        if convict:
+            return _(
+                "On {day}: {event}. The conditional release ends without a release from punishment: the sentence is enforced again."
+            )
+        return _("On {day}: {event}. The suspension ends without a release: the criminal proceedings resume.")
+    if convict:
+        return _(
+            "On {day}: {event}. Service ended on a ground that does not release, so the sentence is enforced again."
+        )
+    return _("On {day}: {event}. Service ended on a ground that does not release, so the criminal proceedings resume.")
 
 
 def _event_key(case: Case, event_id: str | None) -> str | None:
@@ -207,5 +259,5 @@ def _unconfirmed(decision: dict[str, Any], law: Law, lang: str) -> list[Step]:
         text = pick(fact, lang) if fact else fid
         out.append(Step(_("Unconfirmed: {fact}.", fact=text)))
     for warning in decision.get("warnings") or []:
-        out.append(Step(_("Note: {warning}.", warning=warning)))
+        out.append(Step(_("Note: {warning}.", warning=translate(warning, lang))))
     return out

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from warexempt.explain.citations import Citation, cite
-from warexempt.explain.i18n import pick
-from warexempt.explain.render import label
+from warexempt.explain.i18n import N_, date, gettext, pick
+from warexempt.explain.render import is_convict, label, outcome_label
 from warexempt.law.catalog import Law
 
 if TYPE_CHECKING:
@@ -23,6 +23,13 @@ if TYPE_CHECKING:
     from warexempt.lifecycle.whatif import Branch
 
 SCHEMA = Path(__file__).resolve().parent / "decision.schema.json"
+
+# What the timeline's flags mean (RULES.md §7), as people read them.
+FLAGS = {
+    "non_statutory": N_("non-statutory"),
+    "unconfirmed": N_("unconfirmed"),
+    "documented_only": N_("documented only"),
+}
 
 
 @lru_cache(maxsize=1)
@@ -48,7 +55,7 @@ def decision_view(decision: Decision, lang: str = "en") -> dict[str, Any]:
         "as_of": decision.case.as_of.isoformat(),
         "eligible": decision.eligible,
         "outcome": decision.outcome,
-        "outcome_label": label(decision.law.vocabulary.outcomes, decision.outcome, lang),
+        "outcome_label": outcome_label(decision.law, decision.outcome, lang, row["stage"] or decision.case.stage),
         "record_cleared": decision.record_cleared,
         "reasons": decision.reasons,
         "citations": [citation_view(c, lang) for c in decision.citations()],
@@ -72,7 +79,7 @@ def branch_view(branch: Branch, law: Law, lang: str = "en") -> dict[str, Any]:
         ),
         "on": branch.on.isoformat(),
         "outcome": branch.outcome,
-        "outcome_label": label(law.vocabulary.outcomes, branch.outcome, lang),
+        "outcome_label": outcome_label(law, branch.outcome, lang, branch.stage),
         "eligible": branch.eligible,
         "record_cleared": branch.record_cleared,
         "reasons": list(branch.reasons),
@@ -82,8 +89,78 @@ def branch_view(branch: Branch, law: Law, lang: str = "en") -> dict[str, Any]:
 
 
 def what_if_view(decision: Decision, branches: list[Branch], lang: str = "en") -> dict[str, Any]:
-    """A decision with every next step the law allows."""
-    return {**decision_view(decision, lang), "what_if": [branch_view(b, decision.law, lang) for b in branches]}
+    """A decision with every next step the law allows, and (``what_if_note``) why there is none, if none."""
+    return {
+        **decision_view(decision, lang),
+        "what_if": [branch_view(b, decision.law, lang) for b in branches],
+        "what_if_note": what_if_note(decision, branches, lang),
+    }
+
+
+# Why a case's answer stops the law on its day (the trace's ``status``), for a sentence "because on that day …".
+_CLOSED_BECAUSE = {
+    "no_route": N_("no law gave a route to a case at this stage: {stage}"),
+    "excluded": N_("a charge is on the list of offences the law excludes ({codes})"),
+    "gate_gravity": N_("only crimes of small or medium gravity qualified"),
+    "gate_offence": N_("only offences committed before the law took effect qualified"),
+}
+
+
+def what_if_note(decision: Decision, branches: list[Branch], lang: str = "en") -> str | None:
+    """Why the what-if lists no next step, in plain words (``lifecycle.whatif.why_no_branches``); ``None`` when it
+    lists some."""
+    from warexempt.lifecycle.whatif import why_no_branches
+
+    law, row = decision.law, decision.row
+    why = why_no_branches(decision.case, row, law, branches)
+    if why is None:
+        return None
+    _ = lambda msg, **kw: gettext(lang, msg, **kw)  # noqa: E731
+    if why == "error":
+        return _("No next step can be worked out: the facts cannot be true ({error}).", error=str(row["error"]))
+    if why == "impossible":
+        return _("No next step can be worked out: every step the law offers would make a history that cannot be true.")
+    stage = row["stage"] or decision.case.stage
+    outcome = outcome_label(law, decision.outcome, lang, stage)
+    if why == "final":
+        return _(
+            "No next step: the case has already ended ({outcome}, {day}), and nothing that happens later changes that.",
+            outcome=outcome,
+            day=date(row["decided_on"], lang),
+        )
+    status = str(row["status"])
+    version = law.list_version(row["list_version"]) if row["list_version"] else None
+    listed = version.id if version else None
+    codes = ", ".join(cite(r, law).text(lang) for r in decision.reasons if r != listed)
+    because = _(
+        _CLOSED_BECAUSE.get(status, N_("the law gave this case no route")),
+        stage=label(law.vocabulary.stages, stage, lang),
+        codes=codes,
+    )
+    if why == "refused":
+        event = _event_label(decision, row["deciding_event"], lang)
+        return _(
+            "No next step is listed: the latest attempt ({event}, {day}) was refused, because on that day {because}. "
+            "A new attempt is judged by the law in force on its own day.",
+            event=event,
+            day=date(row["decisive_date"], lang),
+            because=because,
+        )
+    return _(
+        "No next step is listed: the case is not covered, because on {day} {because}.",
+        day=date(row["decisive_date"], lang),
+        because=because,
+    )
+
+
+def _event_label(decision: Decision, event_id: str | None, lang: str) -> str:
+    """The case's event with this id, named in ``lang`` (its ground too)."""
+    vocab = decision.law.vocabulary
+    for event, eid in zip(decision.case.events, decision.case.event_ids(), strict=True):
+        if eid == event_id:
+            text = label(vocab.events, event.kind, lang)
+            return text + (f" ({label(vocab.discharge_grounds, event.ground, lang)})" if event.ground else "")
+    return event_id or ""
 
 
 def law_view(law: Law, day: dt.date, lang: str = "en") -> dict[str, Any]:
@@ -108,7 +185,11 @@ def law_view(law: Law, day: dt.date, lang: str = "en") -> dict[str, Any]:
             "id": v.version,
             "citation": citation_view(cite(list_id, law), lang),
             "items": [
-                {**citation_view(cite("uk:" + ":".join(x for x in (a, p, q) if x), law), lang), "category": cat}
+                {
+                    **citation_view(cite("uk:" + ":".join(x for x in (a, p, q) if x), law), lang),
+                    "category": cat,
+                    "category_label": label(law.vocabulary.categories, cat, lang),
+                }
                 for a, p, q, cat in v.patterns
             ],
             "sources": v.source_urls,
@@ -122,6 +203,10 @@ def law_view(law: Law, day: dt.date, lang: str = "en") -> dict[str, Any]:
             "events": r.rule.event,
             "grounds": r.rule.grounds,
             "outcome": r.rule.outcome,
+            "stage_labels": [label(law.vocabulary.stages, s, lang) for s in r.rule.stages],
+            "event_labels": [label(law.vocabulary.events, e, lang) for e in r.rule.event],
+            "ground_labels": [label(law.vocabulary.discharge_grounds, g, lang) for g in r.rule.grounds],
+            "outcome_label": outcome_label(law, r.rule.outcome, lang, _rule_stage(law, r.rule.stages)),
             "citations": [citation_view(cite(x, law), lang) for x in r.rule.reasons],
         }
         for r in view.event_rules
@@ -135,6 +220,12 @@ def law_view(law: Law, day: dt.date, lang: str = "en") -> dict[str, Any]:
         "unconfirmed": [{"id": f.id, "text": pick(f, lang)} for f in view.unconfirmed],
         "instruments": [{"id": i.id, "title": pick(i.title, lang), "sources": i.source_urls} for i in view.instruments],
     }
+
+
+def _rule_stage(law: Law, stages: list[str]) -> str | None:
+    """The stage to name a rule's outcome by: its first, when its stages are all a convict's or all not; else none
+    (the outcome is then named both ways)."""
+    return stages[0] if len({is_convict(law, s) for s in stages}) == 1 else None
 
 
 def timeline_view(law: Law, lang: str = "en") -> list[dict[str, Any]]:
@@ -160,6 +251,7 @@ def timeline_view(law: Law, lang: str = "en") -> list[dict[str, Any]]:
                 "in_force_known": inst.in_force.from_ is not None,
                 "milestones": [{"date": m.date.isoformat(), "text": pick(m, lang)} for m in inst.milestones],
                 "flags": flags,
+                "flag_labels": [gettext(lang, FLAGS[f]) for f in flags],
                 "routes": [r.id for r in law.routes if r.window.instrument is inst],
                 "sources": inst.source_urls,
             }

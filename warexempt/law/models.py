@@ -264,10 +264,14 @@ class GroundDef(Labelled):
 
 
 class OutcomeDef(Labelled):
-    """An outcome; ``final``: a release or a death, which nothing later undoes; ``active``: a cycle is open."""
+    """An outcome; ``final``: a release or a death, which nothing later undoes; ``active``: a cycle is open.
+    ``ru_convict``/``en_convict``: the name for a convict where the general one (``ru``/``en``, for a suspect,
+    accused or defendant) is wrong for a sentence in force (a convict's sentence is enforced, not "proceedings")."""
 
     final: bool = False
     active: bool = False
+    ru_convict: str | None = None
+    en_convict: str | None = None
 
 
 class GravityRow(Strict):
@@ -296,6 +300,8 @@ class Vocabulary(Strict):
     gravity: list[GravityRow]
     codes: list[CodeName]
     point_letters: str
+    # the names of the categories of the exclusion lists' items (``ExclusionItem.category``), for display only
+    categories: list[Labelled] = []
 
     def with_events(self, extra: list[EventDef]) -> Vocabulary:
         """This vocabulary with the event kinds an instrument adds (``Instrument.event_kinds``)."""

@@ -32,6 +32,7 @@ class Branch:
     record_cleared: bool
     reasons: tuple[str, ...]
     unconfirmed: tuple[str, ...]
+    stage: str | None = None  # the stage the branch's answer is judged at (a convict's outcomes are named as such)
 
     @property
     def label(self) -> str:
@@ -102,8 +103,29 @@ def what_if(case: Case, law: Law, on: dt.date | None = None) -> tuple[dict[str, 
             record_cleared=bool(r["record_cleared"]),
             reasons=tuple(r["reasons"]),  # type: ignore[arg-type]
             unconfirmed=tuple(r["unconfirmed"]),  # type: ignore[arg-type]
+            stage=None if r["stage"] is None else str(r["stage"]),
         )
         for path, r in zip(paths, rows, strict=True)
         if not r["error"]
     ]
     return current, branches
+
+
+def why_no_branches(case: Case, row: dict[str, Any], law: Law, branches: list[Branch]) -> str | None:
+    """Why the what-if of a case lists no branch, as a word an interface puts in words (``explain.views``):
+
+    ``error`` — its facts cannot be true; ``final`` — a release or a death has ended the case, and nothing later
+    changes it; ``refused`` — its latest attempt was refused by the law in force on the attempt's day (a new attempt
+    is judged by the law of its own day); ``not_covered`` — no attempt yet, and no route (or an excluded charge) on
+    the day of the question; ``impossible`` — every step the law offers would make a history that cannot be true.
+    ``None`` when there are branches."""
+    if branches:
+        return None
+    if row.get("error"):
+        return "error"
+    final = {o.id for o in law.vocabulary.outcomes if o.final}
+    if row["outcome"] in final:
+        return "final"
+    if not _paths(case, row, law):
+        return "refused" if row["outcome"] == "not_covered" and row["deciding_event"] is not None else "not_covered"
+    return "impossible"

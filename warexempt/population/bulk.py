@@ -10,21 +10,27 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from warexempt.law.catalog import Law
 from warexempt.law.tables import LawTables
 from warexempt.population.checks import ERROR_SCHEMA, RowPass, describe, file_checks, flag, repeated_ids, strays
 from warexempt.population.events import read_events
-from warexempt.population.output import write
+from warexempt.population.output import is_parquet, write
 from warexempt.population.source import DATES, BulkFileError, read_cases, unreadable
 from warexempt.rules.charges import book, set_texts
 from warexempt.rules.engine import Decisions, decide
 from warexempt.rules.frames import Encoded, bulk_events, encode, encode_events, joined
+from warexempt.rules.judge import Status
 
-__all__ = ["OUTPUT_COLUMNS", "BulkFileError", "BulkResult", "run_bulk", "summary", "write"]
+if TYPE_CHECKING:
+    from warexempt.explain.citations import Citation
+
+__all__ = ["OUTPUT_COLUMNS", "BulkFileError", "BulkResult", "output_types", "run_bulk", "summary", "write"]
 
 # The columns of the decisions file: the engine's answer (DECISION_SCHEMA) with its trace, without ``error``.
 OUTPUT_COLUMNS = [
@@ -146,7 +152,10 @@ def run_bulk(
     skipped = prepared.skipped & set(out["case_id"].to_list()) if prepared.skipped else set()
     if skipped:
         out = out.filter(~pl.col("case_id").is_in(list(skipped)))
-    write(out.select(OUTPUT_COLUMNS), output)
+    if is_parquet(output):  # lists and enums, so that two runs' files concatenate (CSV: ``;``-joined text)
+        write(reusable(out.lazy(), t).select(OUTPUT_COLUMNS), output)
+    else:
+        write(out.select(OUTPUT_COLUMNS), output)
     step("done", 2, 2)
     found = pl.concat([prepared.errors, impossible]).sort("row", maintain_order=True)
     errors = pl.concat([cases.with_errors(found), prepared.event_errors])  # each numbered as in its own file
@@ -164,15 +173,87 @@ def _impossible(decisions: Decisions, prepared: Prepared) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=ERROR_SCHEMA, orient="row")
 
 
-def summary(output: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Counts by outcome, and by deciding provision (the first reason of each decision), read from the output."""
-    scan = pl.scan_parquet(output) if output.suffix.lower() == ".parquet" else pl.scan_csv(output, infer_schema=False)
-    decisions = scan.select(pl.col("outcome", "reasons").cast(pl.String)).collect()
-    by_outcome = decisions.group_by("outcome").len("cases").sort("cases", descending=True)
-    by_provision = (
-        decisions.with_columns(provision=pl.col("reasons").str.split(";").list.first())
-        .group_by("provision")
-        .len("cases")
-        .sort("cases", descending=True)
+def output_types(law: Law) -> dict[str, pl.DataType]:
+    """The types of the Parquet decisions' columns that are not plain: the words as enums over fixed lists (the
+    vocabulary's outcomes and stages, the engine's statuses), the reasons, facts and warnings as lists of strings.
+    The route, list version and rule ids are plain strings (their sets change with the law files). Two runs' files
+    have the same types, so they concatenate and compare."""
+    vocab = law.vocabulary
+    return {
+        "outcome": pl.Enum(vocab.ids("outcomes")),
+        "stage": pl.Enum(vocab.ids("stages")),
+        "status": pl.Enum([s.value for s in Status]),
+        **dict.fromkeys(("reasons", "unconfirmed", "warnings"), pl.List(pl.String())),
+        **dict.fromkeys(("route", "list_version", "rule", "deciding_event"), pl.String()),
+    }
+
+
+def reusable(decisions: pl.LazyFrame, t: LawTables) -> pl.LazyFrame:
+    """``Decisions.frame(lists=False)`` (``;``-joined categoricals) in the types of ``output_types``, as a query
+    (streamed to the file: the conversion runs beside the writing)."""
+    types = output_types(t.law)
+    listed = [c for c, dtype in types.items() if isinstance(dtype, pl.List)]
+    return decisions.with_columns(
+        *[_lists(c) for c in listed],
+        *[pl.col(c).cast(dtype) for c, dtype in types.items() if c not in listed],
     )
-    return by_outcome, by_provision
+
+
+def _lists(column: str) -> pl.Expr:
+    """A ``;``-joined text column as lists of strings (an empty text: an empty list)."""
+    text = pl.col(column).cast(pl.String)
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    return pl.when(text.str.len_bytes() > 0).then(text.str.split(";")).otherwise(empty).alias(column)
+
+
+SUMMARY_SCHEMA = {
+    "outcome": pl.String,
+    "outcome_label": pl.String,
+    "provision": pl.String,
+    "provision_label": pl.String,
+    "cases": pl.UInt32,
+}
+
+
+def summary(output: Path, law: Law | None = None, lang: str = "en") -> pl.DataFrame:
+    """One table of the decisions in ``output``: the cases of each outcome by deciding provision (the first reason
+    of each decision), so that excluded cases (``not_covered``) and eligible ones are never one count, with their
+    labels in ``lang`` (the vocabulary's outcome names — a convict's too where it differs —, the provisions'
+    citations). Outcomes in the vocabulary's
+    order, then the most cases first; a decision without a reason has provision ``None`` (label ``-``)."""
+    from warexempt.explain.citations import cite
+    from warexempt.explain.render import outcome_label
+    from warexempt.law.catalog import bundled_law
+
+    law = law or bundled_law()
+    if is_parquet(output):
+        scan = pl.scan_parquet(output)
+        reasons = scan.collect_schema()["reasons"]
+        first = pl.col("reasons").list.first() if isinstance(reasons, pl.List) else _first_joined()
+    else:
+        scan, first = pl.scan_csv(output, infer_schema=False), _first_joined()
+    counts = (
+        scan.select(pl.col("outcome").cast(pl.String), provision=first.cast(pl.String))
+        .group_by("outcome", "provision")
+        .len("cases")
+        .collect()
+    )
+    order = {o: i for i, o in enumerate(law.vocabulary.ids("outcomes"))}
+    rows = sorted(counts.rows(), key=lambda r: (order.get(r[0], len(order)), -r[2], r[1] or ""))
+    return pl.DataFrame(
+        [
+            (outcome, outcome_label(law, outcome, lang), provision, _cited(provision, law, lang, cite), n)
+            for outcome, provision, n in rows
+        ],
+        schema=SUMMARY_SCHEMA,
+        orient="row",
+    )
+
+
+def _first_joined() -> pl.Expr:
+    text = pl.col("reasons").cast(pl.String)
+    return pl.when(text.str.len_bytes() > 0).then(text.str.split(";").list.first())
+
+
+def _cited(provision: str | None, law: Law, lang: str, cite: Callable[[str, Law], Citation]) -> str:
+    return cite(provision, law).text(lang) if provision else "-"

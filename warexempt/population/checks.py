@@ -5,8 +5,8 @@ checked here but by the engine itself (``rules.impossible``), as for every other
 and dates of each field.
 
 A bad row never stops a run: every check that fails gives one line of the errors file (row number, column, value,
-reason). Stage and ground words are read exactly first; a file with stray spaces around them is read again with
-those values mapped, so a clean file pays for no tolerance it does not need.
+reason). Stage and ground words are read exactly first; a file with stray spaces around them or in another case
+(``Trial``) is read again with those values mapped, so a clean file pays for no tolerance it does not need.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def words(column: str, allowed: list[str], values: list[str] | None) -> pl.Expr:
 
     Without ``values`` only the exact words are read, one comparison per word (twice as fast as a cast, which hashes
     every value). With ``values``, the column's unusual values, those are mapped too, surrounding spaces ignored:
-    the path for a file with stray spaces.
+    the path for a file with stray spaces or capitals.
     """
     enum = pl.Enum(allowed)
     col = pl.col(column)
@@ -45,8 +45,14 @@ def words(column: str, allowed: list[str], values: list[str] | None) -> pl.Expr:
         for word in allowed:
             chain = chain.when(col == word).then(pl.lit(word, enum))
         return cast(pl.Expr, chain.otherwise(None))
-    mapping = {v: v.strip() if v.strip() in allowed else None for v in {*allowed, *values}}
+    mapping = {v: _word(v, allowed) for v in {*allowed, *values}}
     return col.replace_strict(mapping, default=None, return_dtype=enum)
+
+
+def _word(value: str, allowed: list[str]) -> str | None:
+    """The word of ``allowed`` that ``value`` is without regard to case and surrounding spaces (`` Trial``)."""
+    text = value.strip().lower()
+    return next((word for word in allowed if word.lower() == text), None)
 
 
 def repeated_ids(ids: pl.Series) -> pl.Series:
@@ -162,8 +168,9 @@ def flag(rows: pl.DataFrame, checks: list[Check]) -> pl.Series:
 
 
 def strays(values: pl.Series, allowed: list[str]) -> list[str]:
-    """The values of a column that are a word of ``allowed`` once their surrounding spaces are removed."""
-    return [v for v in values.drop_nulls().unique().to_list() if v not in allowed and v.strip() in allowed]
+    """The values of a column that are a word of ``allowed`` once their surrounding spaces are removed and their
+    case ignored (``" trial "``, ``Trial``)."""
+    return [v for v in values.drop_nulls().unique().to_list() if v not in allowed and _word(v, allowed) is not None]
 
 
 @dataclass

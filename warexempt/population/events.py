@@ -61,6 +61,8 @@ def read_events(path: Path, t: LawTables, case_ids: pl.Series) -> EventsFile:
     vocab = t.law.vocabulary
     frame = _read(path).with_row_index("line", offset=2)  # as a spreadsheet numbers it: the header is line 1
     text = {c: pl.col(c).cast(pl.String).str.strip_chars() for c in ("case_id", "kind", "ground", "stage", "charge")}
+    # the words without regard to case, as ``check`` reads them (State_Award, Trial)
+    text.update({c: text[c].str.to_lowercase() for c in ("kind", "ground", "stage")})
     date = pl.col("date")
     parsed = (
         date

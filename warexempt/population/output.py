@@ -66,6 +66,7 @@ __all__ = [
     "OutputError",
     "Targets",
     "check_set",
+    "is_parquet",
     "law_fingerprint",
     "sha256_of",
     "write",
@@ -107,6 +108,11 @@ def _temporary(path: Path, token: str | None = None, kind: str = "tmp") -> Path:
 
 def _token() -> str:
     return f"{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def is_parquet(path: Path) -> bool:
+    """Whether ``path`` (a run's staged name, or any other) is written as Parquet: by its final file's suffix."""
+    return (_STAGED.get(path) or path).suffix.lower() == ".parquet"
 
 
 def write(data: pl.DataFrame | pl.LazyFrame, path: Path) -> None:

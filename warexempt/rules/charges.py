@@ -89,19 +89,20 @@ class ChargeBook:
     def __init__(self, law: Law) -> None:
         self.law = law
         self._sets: dict[str, ChargeSet] = {}
-        self._codes: dict[str, Code | str] = {}
+        self._codes: dict[str, Code | ChargeCodeError] = {}
 
     def code(self, raw: str) -> Code:
-        """One code checked against the catalogue (raises ``ChargeCodeError``)."""
+        """One code checked against the catalogue (raises ``ChargeCodeError``, the same each time: its kind, what was
+        expected and the nearest codes kept)."""
         found = self._codes.get(raw)
         if found is None:
             try:
                 found = self._code(raw)
             except ChargeCodeError as exc:
-                found = str(exc)
+                found = exc.with_traceback(None)
             self._codes[raw] = found
-        if isinstance(found, str):
-            raise ChargeCodeError(raw, found.removeprefix(f"charge {raw!r}: ").rstrip("."))
+        if isinstance(found, ChargeCodeError):
+            raise found.with_traceback(None)
         return found
 
     def _code(self, raw: str) -> Code:
