@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import os
 import sys
@@ -43,10 +42,10 @@ app = typer.Typer(
 )
 
 
-@functools.cache
 def _console(stderr: bool = False) -> Console:
-    """The Rich console for stdout or stderr, made on first use: ``warexempt bulk`` writing to a file or a pipe
-    shows no bar and prints one plain line, so it need not import Rich at all."""
+    """A Rich console for stdout or stderr, made when something is shown (``warexempt bulk`` writing to a file or a
+    pipe shows no bar and prints one plain line, so it need not import Rich at all), and each time anew, so that it
+    takes the terminal's width (and ``COLUMNS``) as they are then."""
     from rich.console import Console
 
     return Console(stderr=stderr)
