@@ -10,6 +10,18 @@ import pytest
 from warexempt.law.catalog import Law, bundled_law
 
 ROOT = Path(__file__).resolve().parent.parent
+# An amendment of the tests' own: an event kind of an existing role (release) with its rule from 2026-06-01 — law as
+# data: it changes answers from its date on with no code change (tests/test_core_v2.py, the help lists it).
+HONOUR = """
+id: test-honour
+kind: amendment
+title: {ru: "Тестовая поправка", en: "A test amendment"}
+in_force: {from: 2026-06-01}
+event_kinds:
+  - {id: honour_roll, role: release, ru: "занесение в книгу почета", en: "entered on the roll of honour"}
+events:
+  - {id: roll, stages: [pre_trial], event: honour_roll, outcome: released, record_cleared: true, reasons: ["uk:78.1:1:а"]}
+"""
 SHARED = ROOT.parent / "shared"
 
 

@@ -19,22 +19,13 @@ from warexempt.law.catalog import load_law
 from warexempt.law.errors import LawDataError
 from warexempt.rules.case import CaseError
 
+from .conftest import HONOUR
+
 runner = CliRunner()
 SUSPENDED = [
     {"date": "2025-01-10", "kind": "contract_signed"},
     {"date": "2025-01-20", "kind": "command_petition"},
 ]
-
-HONOUR = """
-id: test-honour
-kind: amendment
-title: {ru: "Тестовая поправка", en: "A test amendment"}
-in_force: {from: 2026-06-01}
-event_kinds:
-  - {id: honour_roll, role: release, ru: "занесение в книгу почета", en: "entered on the roll of honour"}
-events:
-  - {id: roll, stages: [pre_trial], event: honour_roll, outcome: released, record_cleared: true, reasons: ["uk:78.1:1:а"]}
-"""
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ from warexempt.law.catalog import bundled_law
 from warexempt.population.source import KNOWN
 from warexempt.rules.case import Case, CaseError
 
+from .conftest import HONOUR
+
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
 
@@ -282,16 +284,6 @@ def test_a_what_if_with_branches_has_labels_in_the_language_and_citations_as_the
 # ------------------------------------------------------------------------------------------------------------
 # Help that teaches
 # ------------------------------------------------------------------------------------------------------------
-HONOUR = """
-id: test-honour
-kind: amendment
-title: {ru: "Тестовая поправка", en: "A test amendment"}
-in_force: {from: 2026-06-01}
-event_kinds:
-  - {id: honour_roll, role: release, ru: "занесение в книгу почета", en: "entered on the roll of honour"}
-events:
-  - {id: roll, stages: [pre_trial], event: honour_roll, outcome: released, record_cleared: true, reasons: ["uk:78.1:1:а"]}
-"""
 
 
 def test_check_help_lists_every_stage_event_kind_and_ground_of_the_vocabulary_with_an_example():

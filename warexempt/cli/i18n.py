@@ -21,13 +21,10 @@ from typing import Any
 from typer import _click
 from typer.core import TyperGroup
 
+from warexempt._marks import N_
+
 LANGS = ("en", "ru")  # (as explain.i18n.LANGS, without importing Babel)
 ENV = "WAREXEMPT_LANG"
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction (as ``explain.i18n.N_``, which would import Babel: not for an English run)."""
-    return message
 
 
 # Typer's headings and notes in help and error panels (``typer.rich_utils``): attribute -> English text, a msgid.

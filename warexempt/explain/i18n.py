@@ -58,8 +58,3 @@ def pick(text: Any, lang: str) -> str:
 def date(day: dt.date, lang: str) -> str:
     """A date as people write it: "1 June 2025" / «1 июня 2025 г.»."""
     return format_date(day, format="long", locale="en_GB" if lang == "en" else lang)
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction without translating it yet."""
-    return message

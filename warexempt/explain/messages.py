@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from warexempt.explain.i18n import N_, catalog, gettext
+from warexempt._marks import N_
+from warexempt.explain.i18n import catalog, gettext
 
 # Placeholders whose values are messages (or field names) in their own right.
 NESTED = frozenset({"message", "reason", "forms", "owners", "problem", "expected", "choices", "got"})

@@ -13,8 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from warexempt._marks import N_
 from warexempt.explain.citations import Citation, cite
-from warexempt.explain.i18n import N_, date, gettext, pick
+from warexempt.explain.i18n import date, gettext, pick
 from warexempt.explain.render import is_convict, label, outcome_label
 from warexempt.law.catalog import Law
 

@@ -17,14 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from warexempt._marks import N_
 from warexempt.law.catalog import bundled_law
 from warexempt.law.models import Vocabulary
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction (Babel) without translating it here (as ``explain.i18n.N_``)."""
-    return message
-
 
 # What a problem with the facts is, for the JSON of ``check --json`` (``type``) and its short ``title``. The titles
 # and the message templates below are English msgids (``N_``): an interface translates them (``explain.i18n``).
