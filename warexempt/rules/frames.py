@@ -188,7 +188,9 @@ def encode_events(cases: pl.DataFrame, events: pl.DataFrame, t: LawTables) -> Pr
         charge=_array(events["charge"].cast(pl.Enum(codes)).to_physical(), NONE),
         row=np.arange(events.height),
     )
-    ids = events["event_id"].fill_null(pl.Series([f"e{i}" for i in range(1, events.height + 1)]))
+    ids = events["event_id"].cast(pl.String)
+    if ids.null_count():  # an event without an id is named by its place: e1, e2, …
+        ids = events.select(pl.col("event_id").fill_null(pl.format("e{}", pl.int_range(1, pl.len() + 1))))["event_id"]
     return coded, ids, codes
 
 

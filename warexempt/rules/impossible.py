@@ -44,10 +44,26 @@ def problems(h: History, keys: list[str], codes: list[str], catalogue: CriminalC
     for test, message in tests:
         for r in np.flatnonzero(test):
             found.append((int(ev.case[r]), int(r), message.format(kind=keys[ev.key[r]], date=_date(int(ev.day[r])))))
-    # a new offence names a valid code, of a part that existed on its date (534-FZ's parts from 2026-01-09)
-    for r in np.flatnonzero(role == NEW_OFFENCE):
+    # a new offence names a valid code, of a part that existed on its date (534-FZ's parts from 2026-01-09): each
+    # code is checked once, and on a date only where its part came into force later than any date (the rest pass)
+    offences = np.flatnonzero(role == NEW_OFFENCE)
+    since_day = np.array([_in_force_from(catalogue, c) for c in codes] or [0], dtype=np.int64)
+    for r in offences[since_day[ev.charge[offences]] > ev.day[offences]] if len(offences) else offences:
         try:
             catalogue.check(codes[ev.charge[r]], on=_date(int(ev.day[r])))
         except ChargeCodeError as exc:
             found.append((int(ev.case[r]), int(r), str(exc)))
     return found
+
+
+def _in_force_from(catalogue: CriminalCode, code: str) -> int:
+    """The day number from which ``code`` is valid: its part's date of entry into force, the smallest day for a code
+    valid on every date, the largest for one never valid (the check on its date then gives the message)."""
+    try:
+        checked = catalogue.check(code).code
+    except ChargeCodeError:
+        return 2**62
+    article = catalogue.get(checked.article)
+    part = article.part(checked.part) if article is not None and checked.part is not None else None
+    since = part.in_force_from if part is not None else None
+    return (since - dt.date(1970, 1, 1)).days if since is not None else -(2**62)
