@@ -111,8 +111,10 @@ def _prepare(source: pl.LazyFrame, t: LawTables, as_of: dt.date, events: Path | 
     found, file_errors, skip = bulk_events(columns, t), pl.DataFrame(schema=ERROR_SCHEMA), set()
     if events is not None:  # a long events file: its events join the date columns' (RULES.md §1 histories)
         read = read_events(events, t, every_id)
-        index = columns.select("case_id").with_row_index("_k")
-        matched = read.frame.join(index, on="case_id", how="inner", maintain_order="left")
+        # each event's case: its row among the good rows (an event of a row set aside goes with it)
+        set_aside = flagged.to_numpy()
+        good_row = np.where(set_aside, -1, np.cumsum(~set_aside) - 1)
+        matched = read.frame.with_columns(_k=pl.Series(good_row[read.frame["_k"].to_numpy()])).filter(pl.col("_k") >= 0)
         found = joined(found, encode_events(columns, matched, t))
         file_errors, skip = read.errors, read.bad_cases
     encoded = encode(columns, found, t, as_of)

@@ -57,7 +57,8 @@ def _read(path: Path) -> pl.DataFrame:
 
 
 def read_events(path: Path, t: LawTables, case_ids: pl.Series) -> EventsFile:
-    """Read and check an events file against the vocabulary and the cases' ids."""
+    """Read and check an events file against the vocabulary and the cases' ids (each event gets ``_k``, its case's
+    place in ``case_ids``). The checks run as one pass; only the (few) rows that fail one are described."""
     vocab = t.law.vocabulary
     frame = _read(path).with_row_index("line", offset=2)  # as a spreadsheet numbers it: the header is line 1
     text = {c: pl.col(c).cast(pl.String).str.strip_chars() for c in ("case_id", "kind", "ground", "stage", "charge")}
@@ -69,14 +70,15 @@ def read_events(path: Path, t: LawTables, case_ids: pl.Series) -> EventsFile:
         if frame.schema["date"] == pl.Date
         else date.cast(pl.String).str.strip_chars().str.to_date("%Y-%m-%d", strict=False)
     )
-    frame = frame.with_columns(
-        **text, event_id=pl.col("event_id").cast(pl.String), date=parsed, _raw=date.cast(pl.String)
+    index = pl.DataFrame({"case_id": case_ids.cast(pl.String)}).with_row_index("_k")
+    frame = frame.with_columns(**text, event_id=pl.col("event_id").cast(pl.String), _date=parsed).join(
+        index, on="case_id", how="left", maintain_order="left"
     )
     kinds, grounds, stages = vocab.ids("events"), vocab.ids("discharge_grounds"), vocab.ids("stages")
     needs = {field: [e.id for e in vocab.events if field in e.requires] for field in ("ground", "stage", "charge")}
     checks = [
-        ("case_id", ~pl.col("case_id").is_in(case_ids.implode()), "case_id", "no such case in the case file"),
-        ("date", pl.col("date").is_null(), "_raw", NOT_A_DATE),
+        ("case_id", pl.col("_k").is_null(), "case_id", "no such case in the case file"),
+        ("date", pl.col("_date").is_null(), "date", NOT_A_DATE),
         ("kind", ~pl.col("kind").is_in(kinds), "kind", f"unknown event kind (expected one of {', '.join(kinds)})"),
         (
             "ground",
@@ -97,27 +99,33 @@ def read_events(path: Path, t: LawTables, case_ids: pl.Series) -> EventsFile:
             "a new offence needs the charge code of the new crime, e.g. 338:4",
         ),
     ]
-    errors = (
-        pl.concat(
-            [
-                frame.filter(test.fill_null(True)).select(
-                    row=pl.col("line").cast(pl.Int64),
-                    case_id="case_id",
-                    column=pl.lit(f"events:{name}"),
-                    value=pl.col(shown).cast(pl.String),
-                    reason=pl.lit(reason),
-                )
-                for name, test, shown, reason in checks
-            ]
+    bad = frame.select(pl.any_horizontal([test.fill_null(True) for _, test, _, _ in checks]))[:, 0]
+    errors = pl.DataFrame(schema=ERROR_SCHEMA)
+    if bad.any():
+        suspect = frame.filter(bad)
+        errors = (
+            pl.concat(
+                [
+                    suspect.filter(test.fill_null(True)).select(
+                        row=pl.col("line").cast(pl.Int64),
+                        case_id="case_id",
+                        column=pl.lit(f"events:{name}"),
+                        value=pl.col(shown).cast(pl.String),
+                        reason=pl.lit(reason),
+                    )
+                    for name, test, shown, reason in checks
+                ]
+            )
+            .cast(dict(ERROR_SCHEMA))  # type: ignore[arg-type]
+            .sort("row", maintain_order=True)
         )
-        .cast(dict(ERROR_SCHEMA))  # type: ignore[arg-type]
-        .sort("row", maintain_order=True)
-    )
-    bad_lines = errors["row"].unique()
-    good = frame.filter(~pl.col("line").cast(pl.Int64).is_in(bad_lines.implode()))
+        frame = frame.filter(~bad)
     bad_cases = set(errors["case_id"].drop_nulls().to_list())
-    good = good.filter(~pl.col("case_id").is_in(list(bad_cases)))
+    if bad_cases:
+        frame = frame.filter(~pl.col("case_id").is_in(list(bad_cases)))
     ids = pl.when(pl.col("event_id").is_null()).then(pl.format("line {}", "line")).otherwise("event_id")
     return EventsFile(
-        good.select("case_id", "date", "kind", "ground", "stage", "charge", event_id=ids), errors, bad_cases
+        frame.select("_k", "case_id", "kind", "ground", "stage", "charge", date="_date", event_id=ids),
+        errors,
+        bad_cases,
     )
