@@ -177,13 +177,11 @@ def encode_events(cases: pl.DataFrame, events: pl.DataFrame, t: LawTables) -> Pr
         unknown = events.filter(pl.col("_k").is_null())["case_id"].unique().to_list()
         if unknown:
             raise ValueError(f"events name cases that are not in the case frame: {', '.join(map(str, unknown[:5]))}")
-    kinds = events["kind"]
-    key = pl.when(kinds.is_in(with_ground)).then(kinds + ":" + events["ground"]).otherwise(kinds)
     codes = sorted(set(events["charge"].drop_nulls().to_list()))
     coded = Events(
         case=_array(events["_k"], 0),
         day=_array(events["date"].to_physical(), NO_DAY),
-        key=_array(_codes(events.select(key.alias("k"))["k"], t.event_keys), NONE),
+        key=_event_keys(events, t, with_ground),
         to_stage=_array(_codes(events["stage"], t.stages), NONE),
         charge=_array(events["charge"].cast(pl.Enum(codes)).to_physical(), NONE),
         row=np.arange(events.height),
@@ -192,6 +190,23 @@ def encode_events(cases: pl.DataFrame, events: pl.DataFrame, t: LawTables) -> Pr
     if ids.null_count():  # an event without an id is named by its place: e1, e2, …
         ids = events.select(pl.col("event_id").fill_null(pl.format("e{}", pl.int_range(1, pl.len() + 1))))["event_id"]
     return coded, ids, codes
+
+
+def _event_keys(events: pl.DataFrame, t: LawTables, with_ground: list[str]) -> npt.NDArray[np.int64]:
+    """Each event's key number (``LawTables.event_keys``: ``kind``, or ``kind:ground`` for a kind that requires a
+    ground) from its kind's and ground's numbers through a small table, not by joining texts."""
+    vocab = t.law.vocabulary
+    kinds, grounds = vocab.ids("events"), vocab.ids("discharge_grounds")
+    table = np.full((len(kinds), len(grounds) + 1), NONE, dtype=np.int64)
+    for i, kind in enumerate(kinds):
+        for j, ground in enumerate([*grounds, None]):
+            name = f"{kind}:{ground}" if kind in with_ground else kind
+            if name in t.event_keys and (ground is not None or kind not in with_ground):
+                table[i, j] = t.event_keys.index(name)
+    kind_no = _array(_codes(events["kind"], kinds), 0)
+    ground_no = _array(_codes(events["ground"], grounds), len(grounds))
+    found: npt.NDArray[np.int64] = table[kind_no, ground_no]
+    return found
 
 
 def bulk_events(rows: pl.DataFrame, t: LawTables) -> Prepared:
