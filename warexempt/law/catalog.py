@@ -144,9 +144,6 @@ class Law:
     def route(self, route_id: str) -> RouteEntry | None:
         return next((r for r in self.routes if r.id == route_id), None)
 
-    def rule(self, rule_id: str) -> RuleEntry | None:
-        return next((r for r in self.rules if r.id == rule_id), None)
-
     def list_version(self, version: str) -> ListVersion | None:
         return next((v for v in self.lists + self.cited if v.version == version), None)
 
