@@ -282,3 +282,12 @@ def test_a_plain_situation_has_the_verdict_the_law_gives_its_charges(law):
         for j, charges in enumerate(sets):
             if plain[i, j]:
                 assert judge_attempt(t, cell, charges, False) == judge_attempt(t, cell, ChargeSet(()), False)
+
+
+def test_a_270_fz_gravity_refusal_on_a_charge_without_a_part_says_which_part_it_assumed():
+    """RULES.md §3: judged by its gravest part, cited, and flagged ``needs_detail``; a precise code is not flagged."""
+    events = [{"date": "2023-08-01", "kind": "contract_signed"}, {"date": "2023-08-10", "kind": "command_petition"}]
+    coarse = warexempt.check(charges=["158"], stage="pre_trial", as_of="2023-09-01", events=events)
+    assert coarse.outcome == "not_covered" and "uk:158:3" in coarse.reasons and "needs_detail" in coarse.unconfirmed
+    precise = warexempt.check(charges=["158:1"], stage="pre_trial", as_of="2023-09-01", events=events)
+    assert precise.outcome == "suspended" and "needs_detail" not in precise.unconfirmed

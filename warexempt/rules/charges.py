@@ -22,7 +22,7 @@ from warexempt.law.codes import ChargeCodeError, parse_charge, split_charges
 class Code:
     """One code as the rules see it: its provision id, its gravity rank (УК ст. 15; None: not in the catalogue),
     whether the article's parts differ in gravity while the code names none (``needs_detail`` for a gravity gate),
-    and a catalogue warning."""
+    a catalogue warning, and the part it is judged by then (RULES.md §3: its gravest, ``uk:158:4`` for ``158``)."""
 
     provision_id: str
     article: str
@@ -31,6 +31,7 @@ class Code:
     rank: int | None
     coarse_gravity: bool
     warning: str | None
+    judged_as: str  # the provision its gravity is judged by: itself, or (a code without a part) its gravest part
 
     @functools.cache  # noqa: B019  (codes and list versions live as long as their law)
     def on_list(self, version: ListVersion) -> bool | None:
@@ -67,7 +68,7 @@ class ChargeSet:
     @property
     def gravest(self) -> tuple[str, ...]:
         rank = self.rank
-        return tuple(sorted({c.provision_id for c in self.codes if c.rank == rank}))
+        return tuple(sorted({c.judged_as for c in self.codes if c.rank == rank}))
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -112,7 +113,12 @@ class ChargeBook:
         article = self.law.criminal_code.get(k.article)
         parts = article.parts if article is not None and article.has_parts else None
         coarse = k.part is None and parts is not None and len({p.gravity for p in parts}) > 1
-        return Code(k.provision_id, k.article, k.part, k.point, rank, coarse, checked.warning)
+        judged_as = k.provision_id
+        if coarse and parts is not None:  # the part of the gravest category, the first such in the article
+            order = self.law.gravity.rank
+            gravest = max(parts, key=lambda p: (order.get(p.gravity, 0), -parts.index(p)))
+            judged_as = f"{k.provision_id}:{gravest.label}"
+        return Code(k.provision_id, k.article, k.part, k.point, rank, coarse, checked.warning, judged_as)
 
     def charge_set(self, text: str) -> ChargeSet:
         """The set of a ``;``-joined text of codes as typed."""
