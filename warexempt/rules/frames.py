@@ -219,30 +219,38 @@ def bulk_events(rows: pl.DataFrame, t: LawTables) -> Prepared:
     """
     vocab = t.law.vocabulary
     grounds = vocab.ids("discharge_grounds")
-    days, keys, ids = [], [], []
+    days: list[npt.NDArray[np.int32]] = []
+    keys: list[int] = []
+    ids: list[str] = []
+    ground_of: dict[int, npt.NDArray[np.int64]] = {}  # column → each row's key there (a discharge: by its ground)
     for event in vocab.events:
         if event.bulk is None or event.bulk not in rows.columns:
             continue
-        days.append(_array(rows[event.bulk].to_physical(), NO_DAY))
+        days.append(rows[event.bulk].to_physical().fill_null(NO_DAY).to_numpy())
         if "ground" in event.requires:
             first = t.event_keys.index(f"{event.id}:{grounds[0]}")
             ground = rows[event.bulk_ground or ""].cast(pl.Enum(grounds)).to_physical()
-            keys.append(_array(ground, 0) + first)
+            ground_of[len(ids)] = _array(ground, 0) + first
+            keys.append(first)
         else:
-            keys.append(np.full(rows.height, t.event_keys.index(event.id), dtype=np.int64))
+            keys.append(t.event_keys.index(event.id))
         ids.append(event.bulk)
     if not ids:  # no date column (a case file beside a long events file)
-        days, keys, ids = [np.empty(rows.height, dtype=np.int64)], [np.empty(rows.height, dtype=np.int64)], ["-"]
-        days[0].fill(NO_DAY)
+        days, keys, ids = [np.full(rows.height, NO_DAY, dtype=np.int32)], [0], ["-"]
     # one row per case and one column per event kind, read row by row: the events come out grouped by case
-    day_grid = np.column_stack(days)
-    happened = np.flatnonzero(day_grid.ravel() != NO_DAY)
+    grid = np.column_stack(days).ravel()
+    happened = np.flatnonzero(grid != NO_DAY)
     case, column = np.divmod(happened, len(ids))
+    key = np.array(keys, dtype=np.int64)[column]
+    for col, by_ground in ground_of.items():
+        at = column == col
+        key[at] = by_ground[case[at]]
     n = len(happened)
+    day = grid[happened].astype(np.int64)
     events = Events(
         case=case,
-        day=day_grid.ravel()[happened],
-        key=np.column_stack(keys).ravel()[happened],
+        day=day,
+        key=key,
         to_stage=np.full(n, NONE, dtype=np.int64),
         charge=np.full(n, NONE, dtype=np.int64),
         row=np.arange(n, dtype=np.int64),
