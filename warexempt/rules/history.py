@@ -251,9 +251,13 @@ def per_case(cases: Cases, h: History, ignored: Ints, vocab: Vocabulary) -> PerC
     closed_by = marks[bfill_index(h.closing | h.last)] if len(rows) else marks
 
     def latest(mask: Bools) -> Ints:
-        """Per case, the last row where ``mask`` holds (NONE if none): rows are in order, so a plain scatter."""
+        """Per case, the last row where ``mask`` holds (NONE if none): of the rows in order, those followed by a row
+        of another case, so that each case is written once."""
+        where = np.flatnonzero(mask)
+        cases_at = ev.case[where]
+        last_of_case = np.concatenate((cases_at[1:] != cases_at[:-1], [True])) if len(where) else where.astype(bool)
         out = np.full(n, NONE, dtype=np.int64)
-        out[ev.case[mask]] = rows[mask]
+        out[cases_at[last_of_case]] = where[last_of_case]
         return out
 
     attempt = latest(candidate)
