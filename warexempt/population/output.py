@@ -48,6 +48,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import tempfile
 import threading
@@ -119,13 +120,16 @@ def write(data: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
     """Write decisions or errors as Parquet or CSV by the (final) file's suffix.
 
     A run's staged name (``BulkRun``) is written in place: the run renames it at its commit. Any other path is
-    streamed to a temporary name beside it and renamed at the end, so an interrupted write never leaves a
-    half-written file under the real name.
+    streamed into a temporary folder of its own beside it and renamed at the end, so an interrupted write never
+    leaves a half-written file under the real name; a failed one removes the folder, so that a write still under
+    way in the query's own threads cannot leave a file behind either.
     """
     final = _STAGED.get(path)
-    target = path if final is not None else _temporary(path, kind="partial")
+    folder = None if final is not None else _temporary(path, kind="partial")
+    target = path if folder is None else folder / path.name
     parquet = (final or path).suffix.lower() == ".parquet"
-    if final is None:
+    if folder is not None:
+        folder.mkdir()
         _STAGED[target] = path
     try:
         if isinstance(data, pl.DataFrame) and parquet:  # already in memory (the errors): no query to stream
@@ -136,13 +140,17 @@ def write(data: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
             data.sink_parquet(target, compression="lz4")
         else:
             data.sink_csv(target)
-        if final is None:
+        if folder is not None:
             target.replace(path)
+            folder.rmdir()
     except BaseException:
-        target.unlink(missing_ok=True)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            target.unlink(missing_ok=True)
         raise
     finally:
-        if final is None:
+        if folder is not None:
             _STAGED.pop(target, None)
 
 
