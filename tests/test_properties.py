@@ -24,7 +24,9 @@ STAGES = ["pre_trial", "trial", "appeal", "sentenced"]
 NEW_OFFENCES = ["338:1", "337:3", "338:4", "337:6", "339:4"]
 GROUNDS = ["age", "health", "end_of_mobilisation", "other"]
 DAY0 = dt.date(2022, 6, 1)
-SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
 COLUMNS = ["eligible", "outcome", "record_cleared", "reasons", "unconfirmed", "status", "route", "rule"]
 
 
