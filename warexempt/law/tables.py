@@ -57,6 +57,7 @@ class RuleCell:
     final: bool  # a release or a death: nothing later changes the outcome
     reasons: tuple[str, ...]
     flags: tuple[str, ...]
+    on_death: bool = False  # the event is a death (its role in the vocabulary)
 
 
 @dataclass(eq=False)
@@ -162,7 +163,9 @@ class LawTables:
         r = entry.rule
         final = next(o.final for o in self.law.vocabulary.outcomes if o.id == r.outcome)
         flags = tuple(self.law.fact_flags(r.rests_on, None))
-        return RuleCell(entry.id, r.outcome, r.record_cleared, final, tuple(r.reasons), flags)
+        kind, _, ground = event.partition(":")
+        death = self.law.vocabulary.role(kind, ground or None) == "death"
+        return RuleCell(entry.id, r.outcome, r.record_cleared, final, tuple(r.reasons), flags, death)
 
     def gravity_provision(self, rank: int) -> str:
         """The provision of УК ст. 15 that defines the category of this rank (``uk:15:4`` for grave)."""

@@ -172,7 +172,9 @@ def _judge_situations(numbers: Ints, grid: Grid, verdicts: Verdicts, t: LawTable
     cells = t.cells[0]
     cell, charge_set, late = (uniq // grid.strides[d] % grid.dims[d] for d in ("cell", "set", "late"))
     dated = np.array([c.offence_before is not None for c in cells], dtype=np.bool_)
-    plain = _plain(cells, sets)[cell, charge_set] & ~(late.astype(np.bool_) & dated[cell])
+    if verdicts.plain is None:  # (the attempts' and the as-of situations share it: made once a run)
+        verdicts.plain = _plain(cells, sets)
+    plain = verdicts.plain[cell, charge_set] & ~(late.astype(np.bool_) & dated[cell])
     found = np.empty(len(uniq), dtype=np.int64)
     for c in np.unique(cell[plain]).tolist():
         found[plain & (cell == c)] = verdicts.add(judge_attempt(t, cells[c], ChargeSet(()), False))
@@ -204,10 +206,12 @@ def _plain(cells: list[RouteCell], sets: list[ChargeSet]) -> npt.NDArray[np.bool
 
 @dataclass
 class Verdicts:
-    """The distinct verdicts of a run, numbered, and the number of each situation judged so far."""
+    """The distinct verdicts of a run, numbered, the number of each situation judged so far, and which situations
+    are plain."""
 
     numbers: dict[Verdict, int] = field(default_factory=dict)
     by_situation: dict[int, int] = field(default_factory=dict)
+    plain: npt.NDArray[np.bool_] | None = None  # ``_plain`` of the run's route cells and charge sets
 
     def add(self, verdict: Verdict) -> int:
         return self.numbers.setdefault(verdict, len(self.numbers))

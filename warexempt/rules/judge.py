@@ -142,7 +142,7 @@ def judge_cycle(
     flags = verdict.flags
     if closing is not None and closing.rule.rule is not None and closing.rule.final:  # §4: a release (or death)
         rule = closing.rule
-        status = Status.DEATH if rule.outcome == "terminated_death" else Status.CLOSED
+        status = Status.DEATH if rule.on_death else Status.CLOSED
         assert rule.outcome is not None
         return answer(status, rule.outcome, rule.reasons, flags + rule.flags, rule, rule.record_cleared)
     if death is not None and death.rule is not None:  # §4: death ends any case not already released
