@@ -38,3 +38,35 @@ def require_shared() -> Path:
             pytest.fail(f"{path} is missing: CI must run with ../shared beside the clone")
         pytest.skip(f"{path} is not here (../shared is not beside this clone)")
     return path
+
+
+def missing_part(reason: str) -> None:
+    """A real part the test needs (a server, a browser) is not here: a skip on a laptop, a failure under CI=true."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI must provide it: .ci/services installs and starts it)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """A SQLAlchemy URL of a real PostgreSQL database the tests may fill and empty (``.ci/services`` starts one)."""
+    url = os.environ.get("WAREXEMPT_TEST_PG", "")
+    if not url:
+        missing_part("PostgreSQL is not configured: set WAREXEMPT_TEST_PG (`source .ci/services` does)")
+    try:
+        import sqlalchemy
+
+        with sqlalchemy.create_engine(url).connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except Exception as exc:  # any failure to reach the server is the same answer: it is not here
+        missing_part(f"PostgreSQL at WAREXEMPT_TEST_PG cannot be reached: {exc}")
+    return url
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium, which Playwright drives with ``executable_path`` (browsers cannot be downloaded here)."""
+    path = os.environ.get("WAREXEMPT_CHROMIUM", "/usr/bin/chromium")
+    if not Path(path).is_file():
+        missing_part(f"Chromium is not installed at {path} (Debian package `chromium`)")
+    return path
