@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import importlib
 import json
 import os
 import shutil
@@ -42,7 +43,10 @@ import single
 from bulk import DEFAULT_AS_OF, Run, Target, rows_label, verdict
 
 REPO = Path(__file__).resolve().parent.parent
-SECTIONS = ("single", "histories", "bulk", "polars2")
+# Sections of other parts live in their own modules (``register.py``, ``population.py``, ``api.py``): each has
+# ``section(quick: bool, out: Path, log: Callable[[str], None]) -> list[Target]`` and is run in this one table.
+PLUGINS = ("register", "population", "api")
+SECTIONS = ("single", "histories", "bulk", "polars2", *PLUGINS)
 VENV2_NAME = "venv-polars2"
 VENV2_STAMP = ".warexempt-bench-ready"  # written once the venv is complete: its Polars version, the lock's hash
 SAME_WITHIN = 0.03  # figures closer than 3% are reported as a tie
@@ -395,6 +399,18 @@ SECTION_FUNCS: dict[str, Callable[[Plan, State], list[Target]]] = {
     "bulk": section_bulk,
     "polars2": section_polars2,
 }
+
+
+def _plugin(name: str) -> Callable[[Plan, State], list[Target]]:
+    def run(plan: Plan, state: State) -> list[Target]:
+        module = importlib.import_module(name)
+        rows: list[Target] = module.section(plan.quick, plan.out, log)
+        return rows
+
+    return run
+
+
+SECTION_FUNCS.update({name: _plugin(name) for name in PLUGINS})
 
 
 def markdown(rows: list[Target]) -> str:
