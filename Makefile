@@ -14,7 +14,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/warexempt demo
+	$(BIN)/warexempt serve  # the web page and the API on http://127.0.0.1:8000/ (SQLite, bundled law)
 
 lint: $(STAMP)
 	$(BIN)/ruff check warexempt tests benchmarks

@@ -415,7 +415,9 @@ def cases_cmd(
 @app.command("bulk", cls=BulkHelp)  # its help lists the columns and formats
 def bulk_cmd(
     infile: Annotated[Path, typer.Argument(help="Cases as .csv or .parquet (bulk schema).")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Decisions: .parquet or .csv.")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Decisions: .parquet or .csv (not needed with --summary).")
+    ] = None,
     as_of: AsOf = None,
     errors: Annotated[Path | None, typer.Option("--errors", help="Bad rows file (default OUTPUT.errors.csv).")] = None,
     manifest: Annotated[
@@ -427,8 +429,29 @@ def bulk_cmd(
         typer.Option("--ignore-extra-columns", help="Leave out columns the bulk schema does not have (else: stop)."),
     ] = False,
     show_summary: Annotated[
-        bool, typer.Option("--summary", help="Counts by outcome and by deciding provision.")
+        bool,
+        typer.Option(
+            "--summary",
+            help="Counts by outcome and deciding provision, and by outcome, stage, route and list version; "
+            "without -o no decisions are written (no list of people), only the counts.",
+        ),
     ] = False,
+    chunk_rows: Annotated[
+        int | None,
+        typer.Option(
+            "--chunk-rows",
+            help="Decide the file in parts of N rows, for files larger than memory (a file of more than 4,000,000 "
+            "rows is decided in parts of 1,000,000 unasked); the answer is the same.",
+        ),
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="Decide the parts on a Dask cluster: local or local:N (N worker processes here, default 2), or "
+            "tcp://HOST:PORT (a running scheduler; its workers must see the files at the same paths).",
+        ),
+    ] = None,
     events: Annotated[
         Path | None,
         typer.Option(
@@ -445,9 +468,10 @@ def bulk_cmd(
     under temporary names and renamed at the end, the manifest last; Ctrl-C leaves the earlier files as they were.
     A second run on the same output is refused while one runs.
     """
+    from warexempt.cli import bulk_parts
     from warexempt.law.catalog import bundled_law
     from warexempt.law.tables import tables
-    from warexempt.population.bulk import BulkFileError, BulkResult, run_bulk, summary
+    from warexempt.population.bulk import BulkFileError
     from warexempt.population.output import BulkRun, OutputError, Targets, write
 
     def stop(message: str) -> NoReturn:  # as _fail, on one line however long (a script greps it)
@@ -457,26 +481,34 @@ def bulk_cmd(
         raise typer.Exit(2)
 
     day = _day(as_of)
+    if problem := bulk_parts.problem(chunk_rows, dask, lang):
+        _fail(problem)
+    if output is None:  # counts only: nothing written, no one listed
+        if not show_summary:
+            _fail(bulk_parts.needs_output(lang))
+        counting = bulk_parts.decider(
+            infile, tables(bundled_law()), day, None, ignore_extra_columns=ignore_extra_columns, events=events,
+            chunk_rows=chunk_rows, dask=dask, count=True, lang=lang,
+        )  # fmt: skip
+        try:
+            counted = _with_progress(counting) if sys.stderr.isatty() else counting(None)
+        except BulkFileError as exc:
+            stop(str(exc))
+        print(bulk_parts.counted_line(counted, lang), file=sys.stderr)
+        bulk_parts.show_summary(_out(), counted, None, lang)
+        return
     if output.suffix.lower() not in (".csv", ".parquet"):
         _fail(f"-o {output}: expected a .csv or .parquet file name")
     targets = Targets.of(output, errors, manifest)
     try:
         with BulkRun(infile, targets, force=force) as run:  # paths, folders, lock: all before the input is read
-            law_tables = tables(bundled_law())
-
-            def decide(report: Callable[[str, int, int], None] | None = None) -> BulkResult:
-                return run_bulk(
-                    infile,
-                    law_tables,
-                    day,
-                    run.staged.decisions,
-                    progress=report,
-                    ignore_extra_columns=ignore_extra_columns,
-                    events=events,
-                )
+            decide = bulk_parts.decider(
+                infile, tables(bundled_law()), day, run.staged.decisions, ignore_extra_columns=ignore_extra_columns,
+                events=events, chunk_rows=chunk_rows, dask=dask, count=show_summary, lang=lang,
+            )  # fmt: skip
 
             try:  # no bar (and no refresh thread) when stderr is a file or a pipe
-                result = _with_progress(decide) if sys.stderr.isatty() else decide()
+                result = _with_progress(decide) if sys.stderr.isatty() else decide(None)
             except BulkFileError as exc:
                 stop(str(exc))
             bad = result.rows - result.decided
@@ -493,19 +525,7 @@ def bulk_cmd(
     )
     print(in_lang(done), file=sys.stderr)
     if show_summary:
-        from rich.table import Table
-
-        from warexempt.explain.i18n import gettext
-
-        _ = lambda m: gettext(lang, m)  # noqa: E731
-        table = Table(title=_("Cases by outcome and by deciding provision"))
-        for heading in (_("outcome"), _("provision")):
-            table.add_column(heading)
-        table.add_column(_("cases"), justify="right")
-        for row in summary(output, lang=lang).iter_rows(named=True):
-            provision = f"{row['provision_label']} ({row['provision']})" if row["provision"] else "-"
-            table.add_row(f"{row['outcome_label']} ({row['outcome']})", provision, f"{row['cases']:,}")
-        _out().print(table)
+        bulk_parts.show_summary(_out(), result, output, lang)
 
 
 def _with_progress(work: Callable[[Callable[[str, int, int], None]], T]) -> T:
@@ -724,6 +744,17 @@ def demo_cmd(lang: Lang = "en") -> None:
         "--event 2024-11-01:command_petition --as-of 2025-06-01 --lang ru --what-if"
     )
     _out().print(say(N_("Try: {command}"), command=command), highlight=False)
+
+
+from warexempt.cli import serve as _serve  # noqa: E402, F401 — registers `warexempt serve`
+from warexempt.cli.register import register_app, users_app  # noqa: E402
+
+app.add_typer(register_app, name="register")
+app.add_typer(users_app, name="users")
+from warexempt.cli.population import data_app, population_app  # noqa: E402
+
+app.add_typer(population_app, name="population")
+app.add_typer(data_app, name="data")
 
 
 def main() -> None:

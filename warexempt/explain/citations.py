@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from warexempt.law.catalog import Law
+from warexempt.law.catalog import Law, per_law
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,21 @@ def _en_point(point: str, letters: str) -> str:
     return point
 
 
+@per_law
+def _cited(law: Law) -> dict[str, Citation]:
+    return {}
+
+
 def cite(pid: str, law: Law) -> Citation:
-    """Render one canonical id; unknown prefixes fall back to the id itself (never raise on display)."""
+    """Render one canonical id; unknown prefixes fall back to the id itself (never raise on display). A citation is
+    made once per id for the life of a ``Law`` (a server renders the same few dozen in every answer)."""
+    found = _cited(law).get(pid)
+    if found is None:
+        found = _cited(law)[pid] = _cite(pid, law)
+    return found
+
+
+def _cite(pid: str, law: Law) -> Citation:
     vocab = law.vocabulary
     head, *rest = pid.split(":")
     names = {c.prefix: c for c in vocab.codes}

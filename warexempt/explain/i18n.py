@@ -55,6 +55,7 @@ def pick(text: Any, lang: str) -> str:
     return str(text.ru if lang == "ru" else text.en)
 
 
+@lru_cache(maxsize=8192)  # Babel's formatting is most of an answer's cost; a few thousand distinct days recur
 def date(day: dt.date, lang: str) -> str:
     """A date as people write it: "1 June 2025" / «1 июня 2025 г.»."""
     return format_date(day, format="long", locale="en_GB" if lang == "en" else lang)

@@ -183,8 +183,15 @@ _PATH = re.compile(r"(?P<field>[a-z_]+(?:\[\d+\]|\.\w+)*): (?P<problem>.+)", re.
 def _regex(template: str) -> re.Pattern[str]:
     parts = re.split(r"\{(\w+)\}", template)
     out = []
+    seen: set[str] = set()
     for i, part in enumerate(parts):
-        out.append(f"(?P<{part}>{SHAPES.get(part, '.+?')})" if i % 2 else re.escape(part))
+        if not i % 2:
+            out.append(re.escape(part))
+        elif part in seen:  # a placeholder named twice ("Wrote {path} … (datasette {path})") is the same text twice
+            out.append(f"(?P={part})")
+        else:
+            seen.add(part)
+            out.append(f"(?P<{part}>{SHAPES.get(part, '.+?')})")
     return re.compile("".join(out), re.DOTALL)
 
 

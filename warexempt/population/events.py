@@ -44,23 +44,53 @@ def _read(path: Path) -> pl.DataFrame:
     except pl.exceptions.PolarsError:
         raise BulkFileError(f"{path}: cannot be read as an events file (CSV or Parquet)") from None
     frame = frame.rename({c: c.strip().lower() for c in frame.columns})
-    missing = [c for c in REQUIRED if c not in frame.columns]
+    _columns(path, frame.columns)
+    return frame.with_columns(pl.lit(None, pl.String).alias(c) for c in OPTIONAL if c not in frame.columns)
+
+
+def scan_events(path: Path) -> pl.LazyFrame:
+    """The events file as a query (a bulk run in chunks reads only each chunk's cases' events): the columns named
+    and completed as ``read_events`` reads them, each row with its ``line``. The file's header is checked now."""
+    if not path.is_file():
+        raise BulkFileError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".csv", ".txt"):
+        raise BulkFileError(f"{path}: expected a .csv or .parquet events file")
+    try:
+        scan = pl.scan_parquet(path) if suffix == ".parquet" else pl.scan_csv(path, infer_schema=False)
+        names = scan.collect_schema().names()
+    except pl.exceptions.PolarsError:
+        raise BulkFileError(f"{path}: cannot be read as an events file (CSV or Parquet)") from None
+    given = [c.strip().lower() for c in names]
+    _columns(path, given)
+    scan = scan.rename(dict(zip(names, given, strict=True)))
+    scan = scan.with_columns(pl.lit(None, pl.String).alias(c) for c in OPTIONAL if c not in given)
+    return scan.with_row_index("line", offset=2)
+
+
+def _columns(path: Path, columns: list[str]) -> None:
+    """Stop on an events file without the columns it needs, or with columns it does not have."""
+    missing = [c for c in REQUIRED if c not in columns]
     if missing:
         raise BulkFileError(
             f"{path}: missing column(s) {', '.join(missing)}; an events file has {', '.join(REQUIRED)} and optional "
             f"{', '.join(OPTIONAL)}"
         )
-    extra = [c for c in frame.columns if c not in (*REQUIRED, *OPTIONAL)]
+    extra = [c for c in columns if c not in (*REQUIRED, *OPTIONAL)]
     if extra:
         raise BulkFileError(f"{path}: unknown column(s) {', '.join(extra)} in the events file")
-    return frame.with_columns(pl.lit(None, pl.String).alias(c) for c in OPTIONAL if c not in frame.columns)
 
 
-def read_events(path: Path, t: LawTables, case_ids: pl.Series) -> EventsFile:
+def read_events(path: Path | None, t: LawTables, case_ids: pl.Series, frame: pl.DataFrame | None = None) -> EventsFile:
     """Read and check an events file against the vocabulary and the cases' ids (each event gets ``_k``, its case's
-    place in ``case_ids``). The checks run as one pass; only the (few) rows that fail one are described."""
+    place in ``case_ids``). The checks run as one pass; only the (few) rows that fail one are described.
+
+    ``frame``: the events already read (some rows of ``scan_events``, with their lines), instead of ``path``."""
     vocab = t.law.vocabulary
-    frame = _read(path).with_row_index("line", offset=2)  # as a spreadsheet numbers it: the header is line 1
+    if frame is None:
+        if path is None:
+            raise ValueError("read_events needs a path or a frame")
+        frame = _read(path).with_row_index("line", offset=2)  # as a spreadsheet numbers it: the header is line 1
     text = {c: pl.col(c).cast(pl.String).str.strip_chars() for c in ("case_id", "kind", "ground", "stage", "charge")}
     # the words without regard to case, as ``check`` reads them (State_Award, Trial)
     text.update({c: text[c].str.to_lowercase() for c in ("kind", "ground", "stage")})

@@ -63,6 +63,7 @@ from typing import Any
 import polars as pl
 
 __all__ = [
+    "Appender",
     "BulkRun",
     "OutputError",
     "Targets",
@@ -152,6 +153,81 @@ def write(data: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
     finally:
         if folder is not None:
             _STAGED.pop(target, None)
+
+
+class Appender:
+    """Decisions written part by part into one file, for a run larger than memory (``population.stream``): Parquet
+    a row group or more per part (``pyarrow.parquet.ParquetWriter``), CSV its lines appended. The file reads back
+    equal to one ``write`` of all parts (the same types: each part is cast to the first part's schema).
+
+    As ``write``: a run's staged name is written in place (the run renames it at its commit); any other path is
+    written into a temporary folder beside it and renamed by ``close``. ``abort`` removes what was written.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        final = _STAGED.get(path)
+        self.parquet = (final or path).suffix.lower() == ".parquet"
+        self.folder = None if final is not None else _temporary(path, kind="partial")
+        self.target = path if self.folder is None else self.folder / path.name
+        if self.folder is not None:
+            self.folder.mkdir()
+            _STAGED[self.target] = path
+        self.schema: pl.Schema | None = None
+        self._writer: Any = None
+        self._arrow: Any = None
+        self._csv: Any = None
+
+    def add(self, part: pl.DataFrame) -> None:
+        """Append one part's rows (the first part fixes the columns and their types)."""
+        if self.schema is None:
+            self.schema = part.schema
+        else:
+            part = part.cast(dict(self.schema))  # type: ignore[arg-type]
+        if self.parquet:
+            import pyarrow.parquet as pq
+
+            table = part.to_arrow()
+            if self._writer is None:
+                self._arrow = table.schema
+                self._writer = pq.ParquetWriter(self.target, table.schema, compression="lz4")
+            self._writer.write_table(table.cast(self._arrow))
+        else:
+            if self._csv is None:
+                self._csv = self.target.open("wb")
+                part.write_csv(self._csv)
+            else:
+                part.write_csv(self._csv, include_header=False)
+
+    def close(self) -> None:
+        """Finish the file (an empty run: its header only) and, outside a run, rename it to its name."""
+        try:
+            if self.schema is None:
+                raise ValueError("Appender.close before any part: the columns are not known")
+            if self._writer is not None:
+                self._writer.close()
+            if self._csv is not None:
+                self._csv.close()
+            if self.folder is not None:
+                self.target.replace(self.path)
+                self.folder.rmdir()
+        except BaseException:
+            self.abort()
+            raise
+        finally:
+            if self.folder is not None:
+                _STAGED.pop(self.target, None)
+
+    def abort(self) -> None:
+        for handle in (self._writer, self._csv):
+            with contextlib.suppress(Exception):
+                if handle is not None:
+                    handle.close()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            _STAGED.pop(self.target, None)
+        else:
+            self.target.unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -18,6 +18,9 @@ law is asked only in steps 2, 3 and 5, once per distinct situation — a few hun
 from __future__ import annotations
 
 import datetime as dt
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -26,6 +29,7 @@ import numpy.typing as npt
 import polars as pl
 
 from warexempt.law.catalog import Law, per_law
+from warexempt.law.codes import ChargeCodeError
 from warexempt.law.tables import LawTables, RouteCell, RuleCell, tables
 from warexempt.rules import history, impossible
 from warexempt.rules.charges import ChargeSet, book
@@ -106,23 +110,44 @@ def evaluate(
 
 
 PART = 1_000_000  # cases decided at once: the passes' arrays for a million cases' events fit any machine
+WORKERS = min(2, os.cpu_count() or 1)  # parts decided at once (two in memory at most: ``PART`` bounds each)
 
 
 def decide(enc: Encoded, t: LawTables) -> Decisions:
-    """The rules over encoded frames (``rules.frames.encode``), a million cases at a time."""
+    """The rules over encoded frames (``rules.frames.encode``), a million cases at a time.
+
+    Cases are independent of one another, so a run of more than ``PART`` cases is cut in parts decided on two
+    threads: the passes are numpy loops that run without the interpreter lock, so a second core, when free, takes
+    half the parts. A run of up to ``PART`` cases (a single check, a what-if branch, a file of a million rows) is one
+    part, on the caller's thread: cutting it would cost more than it gains on a busy machine."""
+    # the parts share the charge sets, so they share what was judged of them: each situation is judged once a run
+    sets, verdicts = _charge_sets(enc, t), Verdicts()
     parts = enc.parts(PART)
     if len(parts) == 1:
-        return _decide(enc, t)
-    return Decisions.joined([_decide(part, t) for part in parts])
+        return _decide(enc, t, sets, verdicts)
+    verdicts.plain = _plain(t.cells[0], sets)  # (made before the threads start: the rest of it is locked)
+    _vocabulary(t.law)
+    with ThreadPoolExecutor(WORKERS) as pool:
+        return Decisions.joined(list(pool.map(lambda part: _decide(part, t, sets, verdicts), parts)))
 
 
-def _decide(enc: Encoded, t: LawTables) -> Decisions:
+def _charge_sets(enc: Encoded, t: LawTables) -> list[ChargeSet]:
+    """The run's charge sets read against the catalogue; a case whose charges are not valid codes raises."""
     charges = book(t.law)
     sets = [charges.charge_set(x) if x is not None else ChargeSet((), "no charge code given") for x in enc.charge_sets]
     bad = {i for i, s in enumerate(sets) if s.error}
     rows = np.flatnonzero(np.isin(enc.cases.charges, list(bad))) if bad else np.zeros(0, dtype=np.int64)
     if len(rows):  # (a set no case uses any more, the bulk reader having set its rows aside, is no error)
         raise ChargeErrors({int(r): str(sets[enc.cases.charges[r]].error) for r in rows})
+    return sets
+
+
+def _decide(
+    enc: Encoded, t: LawTables, sets: list[ChargeSet] | None = None, verdicts: Verdicts | None = None
+) -> Decisions:
+    """Steps 1-5 for one part of the cases (``sets`` and ``verdicts``: the run's, shared by its parts)."""
+    sets = _charge_sets(enc, t) if sets is None else sets
+    verdicts = Verdicts() if verdicts is None else verdicts
     vocab = _vocabulary(t.law)
     cases = enc.cases
     h, ignored = history.ordered(cases, enc.events, vocab)
@@ -132,15 +157,15 @@ def _decide(enc: Encoded, t: LawTables) -> Decisions:
     # step 2: §2-§3 once per distinct attempt situation (stage, segment, charge set, offence past the gate's day)
     cells, cell_of = t.cells
     situations = Grid(cell=len(cells), set=len(sets), late=2)
-    verdicts = Verdicts()
+    attempts = np.flatnonzero(h.attempt)
     at_attempt = situations.index(
-        cell=cell_of[h.stage[h.attempt] * t.nseg + h.segment[h.attempt]],
-        set=cases.charges[h.events.case[h.attempt]],
-        late=h.late[h.attempt],
+        cell=cell_of[h.stage[attempts] * t.nseg + h.segment[attempts]],
+        set=cases.charges[h.events.case[attempts]],
+        late=h.late[attempts],
     )
     verdict_of = _judge_situations(at_attempt, situations, verdicts, t, sets)
     allowed = np.zeros(len(h.role), dtype=np.bool_)
-    allowed[h.attempt] = verdicts.allowed[verdict_of] if verdicts.numbers else False
+    allowed[attempts] = verdicts.allowed[verdict_of] if verdicts.numbers else False
     history.cycles(h, allowed)
 
     # step 3: §4 once per distinct closing event (stage, event, segment, a new offence's code)
@@ -164,10 +189,10 @@ def _judge_situations(numbers: Ints, grid: Grid, verdicts: Verdicts, t: LawTable
     """§2-§3 for each distinct situation (route cell, charge set, offence past the gate): each row's verdict number
     in ``verdicts``, where equal verdicts are one.
 
-    Under a covered route, charges of which none is on the route's list and each within its gates leave the verdict
-    the route's own, whatever they are: those situations take the verdict ``judge_attempt`` gives the route for no
-    charges at all, so the law is asked once per route cell for them, and once per situation only where a charge is
-    listed or a gate or a missing route refuses."""
+    Where no route is in force (§2), the verdict is that, whatever the charges; under a covered route, charges of
+    which none is on the route's list and each within its gates leave the verdict the route's own: those situations
+    take the verdict ``judge_attempt`` gives the route cell for no charges at all, so the law is asked once per route
+    cell for them, and once per situation only where a charge is listed or a gate refuses."""
     uniq, place = grid.distinct(numbers)
     cells = t.cells[0]
     cell, charge_set, late = (uniq // grid.strides[d] % grid.dims[d] for d in ("cell", "set", "late"))
@@ -188,8 +213,10 @@ def _judge_situations(numbers: Ints, grid: Grid, verdicts: Verdicts, t: LawTable
 
 
 def _plain(cells: list[RouteCell], sets: list[ChargeSet]) -> npt.NDArray[np.bool_]:
-    """[cell, charge set] → the route is covered, none of the charges is on its list, and every one is within its
-    gravity gate if it has one (the offence-date gate is the caller's: it depends on the case, not the charges)."""
+    """[cell, charge set] → the charges cannot change the route cell's verdict: no route is in force (§2: the
+    verdict is that, whatever the charges), or the route is covered, none of the charges is on its list, and every
+    one is within its gravity gate if it has one (the offence-date gate is the caller's: it depends on the case, not
+    the charges)."""
     lists = list({id(c.exclusion_list): c.exclusion_list for c in cells if c.exclusion_list is not None}.values())
     listed = np.array(
         [[any(code.on_list(v) is not None for code in s.codes) for v in lists] for s in sets], dtype=np.bool_
@@ -197,7 +224,9 @@ def _plain(cells: list[RouteCell], sets: list[ChargeSet]) -> npt.NDArray[np.bool
     rank = np.array([s.rank if s.rank is not None and not s.unknown_gravity else 99 for s in sets], dtype=np.int64)
     out = np.zeros((len(cells), len(sets)), dtype=np.bool_)
     for i, c in enumerate(cells):
-        if c.covered:
+        if not c.covered:
+            out[i] = True
+        else:
             out[i] = ~listed[:, lists.index(c.exclusion_list)] if c.exclusion_list is not None else True
             if c.max_rank is not None:
                 out[i] &= rank <= c.max_rank
@@ -207,18 +236,25 @@ def _plain(cells: list[RouteCell], sets: list[ChargeSet]) -> npt.NDArray[np.bool
 @dataclass
 class Verdicts:
     """The distinct verdicts of a run, numbered, the number of each situation judged so far, and which situations
-    are plain."""
+    are plain. The parts of a run, decided on two threads, share it: a verdict is numbered under a lock."""
 
     numbers: dict[Verdict, int] = field(default_factory=dict)
     by_situation: dict[int, int] = field(default_factory=dict)
     plain: npt.NDArray[np.bool_] | None = None  # ``_plain`` of the run's route cells and charge sets
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, verdict: Verdict) -> int:
-        return self.numbers.setdefault(verdict, len(self.numbers))
+        with self.lock:
+            return self.numbers.setdefault(verdict, len(self.numbers))
+
+    def listed(self) -> list[Verdict]:
+        """The verdicts so far, by number."""
+        with self.lock:
+            return list(self.numbers)
 
     @property
     def allowed(self) -> npt.NDArray[np.bool_]:
-        return np.array([v.allowed for v in self.numbers] or [False], dtype=np.bool_)
+        return np.array([v.allowed for v in self.listed()] or [False], dtype=np.bool_)
 
 
 def _judge_closings(h: History, enc: Encoded, t: LawTables, closings: list[Closing]) -> Ints:
@@ -231,13 +267,15 @@ def _judge_closings(h: History, enc: Encoded, t: LawTables, closings: list[Closi
     )
     uniq, place = grid.distinct(numbers)
     charges = book(t.law)
-    for number in uniq.tolist():
-        d = grid.decode(number)
+    for d in grid.decode_all(uniq):
         rule = t.rule(t.stages[d["stage"]], t.event_keys[d["key"]], d["segment"])
         cited = None
         if d["charge"]:
-            code = charges.code(enc.new_offences[d["charge"] - 1])
-            if any(code.on_list(v) for v in t.cited_lists(d["segment"])):
+            try:
+                code = charges.code(enc.new_offences[d["charge"] - 1])
+            except ChargeCodeError:  # §5 already refuses the case with the code's own message (impossible.py)
+                code = None
+            if code is not None and any(code.on_list(v) for v in t.cited_lists(d["segment"])):
                 cited = code.provision_id
         closings.append(Closing(rule, cited))
     return place
@@ -267,14 +305,14 @@ def _answers(
     has_attempt = attempt != NONE
     stage = np.where(has_attempt, _pick(h.stage, attempt, 0), found.stage_as_of)
     day = np.where(has_attempt, _pick(h.events.day, attempt, 0), cases.as_of)
-    segment = t.segments_of(day)
+    segment = history.segments(t, day)
     late = history.late_offence(cases.offence, stage, segment, t)
     cell = t.cells[1][stage * t.nseg + segment]
     verdict = _judge_situations(
         situations.index(cell=cell, set=cases.charges, late=late), situations, verdicts, t, sets
     )
-    by_number = list(verdicts.numbers)
-    allowed = verdicts.allowed[verdict]
+    by_number = verdicts.listed()
+    allowed = np.array([v.allowed for v in by_number] or [False], dtype=np.bool_)[verdict]
     cycle = np.select(
         [~has_attempt, ~allowed, closer == NONE],
         [CYCLES.index(Cycle.NONE), CYCLES.index(Cycle.REFUSED), CYCLES.index(Cycle.OPEN)],
@@ -283,7 +321,7 @@ def _answers(
     closing = _pick(closing_no, closer, NONE) + 1
     death_cell = np.where(death != NONE, _pick(h.stage, death, 0) * t.nseg + _pick(h.segment, death, 0) + 1, 0)
     grid = Grid(
-        verdict=len(verdicts.numbers),
+        verdict=len(by_number),
         cycle=len(CYCLES),
         closing=len(closings) + 1,
         death=len(t.stages) * t.nseg + 1,
@@ -292,8 +330,7 @@ def _answers(
     keys = grid.index(verdict=verdict, cycle=cycle, closing=closing, death=death_cell, entry_before=found.entry_before)
     uniq, place = grid.distinct(keys)
     answers: list[Answer] = []
-    for number in uniq.tolist():
-        d = grid.decode(number)
+    for d in grid.decode_all(uniq):
         died: RuleCell | None = None
         if d["death"]:
             death_stage, death_segment = divmod(d["death"] - 1, t.nseg)
@@ -409,16 +446,25 @@ class Decisions:
     def rows(self) -> list[dict[str, object]]:
         return [self.row(i) for i in range(len(self))]
 
+    def _error_column(self) -> pl.Series:
+        """Each case's §5 error, null where its history can be true (nearly every case: not built row by row)."""
+        column = pl.repeat(None, len(self), dtype=pl.String, eager=True)
+        if self.errors:
+            at = list(self.errors)
+            column = column.scatter(at, pl.Series([self.errors[i] for i in at], dtype=pl.String))
+        return column
+
     def frame(self, lists: bool = True) -> pl.DataFrame:
         """All decisions as ``DECISION_SCHEMA`` (with ``lists=False`` the list columns ``;``-joined text)."""
         shown = _shown(self.answers, lists)[self.place]
         warnings = _texts(self.warnings, lists)[self.warning_place]
         ids = self.event_ids if isinstance(self.event_ids, pl.Series) else pl.Series(self.event_ids, dtype=pl.String)
         if len(ids):
-            rows = pl.DataFrame({"r": self.event_row}).select(pl.when(pl.col("r") != NONE).then("r"))["r"]
-            deciding = ids.cast(pl.String).gather(rows)  # (no event: a null row, a null id)
+            rows = pl.Series(self.event_row).scatter(np.flatnonzero(self.event_row == NONE), None)
+            # gathered, then made text: a bulk file's ids are a small enum over tens of millions of events
+            deciding = ids.gather(rows).cast(pl.String)  # (no event: a null row, a null id)
         else:  # no case has an event
-            deciding = pl.Series([None] * len(self), dtype=pl.String)
+            deciding = pl.repeat(None, len(self), dtype=pl.String, eager=True)
         out = pl.DataFrame(
             {
                 "case_id": pl.Series(self.case_ids, dtype=pl.String),
@@ -430,10 +476,7 @@ class Decisions:
                 "deciding_event": deciding,
                 "stage": pl.Series(self.stages, dtype=pl.Categorical())[self.stage],
                 **{c: shown[c] for c in ANSWER_COLUMNS[5:]},
-                "error": pl.Series(
-                    [self.errors.get(i) for i in range(len(self))] if self.errors else [None] * len(self),
-                    dtype=pl.String,
-                ),
+                "error": self._error_column(),
             }
         )
         if self.errors:
@@ -487,8 +530,7 @@ def _warnings(found: PerCase, charges: Ints, sets: list[ChargeSet]) -> tuple[lis
     grid = Grid(set=len(sets), ignored=int(found.ignored.max(initial=0)) + 1, stray=2)
     uniq, place = grid.distinct(grid.index(set=charges, ignored=found.ignored, stray=found.stray))
     values: list[tuple[str, ...]] = []
-    for number in uniq.tolist():
-        d = grid.decode(number)
+    for d in grid.decode_all(uniq):
         items = list(sets[d["set"]].warnings)
         if d["ignored"]:
             items.append(f"{d['ignored']} event(s) dated after the as-of date were ignored")

@@ -6,14 +6,16 @@ situation's number; a ``Grid`` declares the dimensions by name so that no code p
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
-Ints = npt.NDArray[np.int64]
+Ints = npt.NDArray[np.signedinteger[Any]]  # int32 codes and days, int64 positions and sums
 
 
 class Grid:
-    """Dimensions ``name → size``; ``index`` composes each row's codes into one number, ``decode`` takes it apart."""
+    """Dimensions ``name → size``; ``index`` composes each row's codes into one number, ``decode_all`` takes them apart."""
 
     def __init__(self, **dims: int) -> None:
         self.dims = {name: max(size, 1) for name, size in dims.items()}
@@ -33,9 +35,11 @@ class Grid:
             total += codes[name].astype(np.int64) * self.strides[name]
         return total
 
-    def decode(self, number: int) -> dict[str, int]:
-        """The codes of one number."""
-        return {name: number // self.strides[name] % size for name, size in self.dims.items()}
+    def decode_all(self, numbers: Ints) -> list[dict[str, int]]:
+        """The codes of each number, taken apart as arrays: the engine's loops over the distinct situations of a
+        run (thousands in a large file) then do no arithmetic of their own."""
+        columns = {name: (numbers // self.strides[name] % size).tolist() for name, size in self.dims.items()}
+        return [dict(zip(columns, codes, strict=True)) for codes in zip(*columns.values(), strict=True)]
 
     def distinct(self, numbers: Ints) -> tuple[Ints, Ints]:
         """The distinct numbers, sorted, and each row's place among them. A mark per cell of the grid when the rows

@@ -18,7 +18,9 @@ microseconds and ten million cost one pass each:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -40,7 +42,7 @@ def role_mask(roles: tuple[int, ...] | list[int]) -> Bools:
     return mask
 
 
-Ints = npt.NDArray[np.int64]
+Ints = npt.NDArray[np.signedinteger[Any]]  # int32 codes and days, int64 positions and sums
 Bools = npt.NDArray[np.bool_]
 
 
@@ -57,9 +59,9 @@ class Vocabulary:
         vocab = t.law.vocabulary
         roles = [ROLES.index(vocab.role(kind, ground)) for kind, ground in vocab.event_keys()]
         return cls(
-            role=np.array(roles, dtype=np.int64),
-            order=np.array([vocab.order(ROLES[r]) for r in roles], dtype=np.int64),
-            attempt=np.array([ROLES.index(s.attempt) for s in vocab.stages], dtype=np.int64),
+            role=np.array(roles, dtype=np.int32),
+            order=np.array([vocab.order(ROLES[r]) for r in roles], dtype=np.int32),
+            attempt=np.array([ROLES.index(s.attempt) for s in vocab.stages], dtype=np.int32),
         )
 
 
@@ -108,7 +110,7 @@ def since(flag: Bools, start: Bools | Ints) -> Ints:
     """How many rows before this one, since the last row where ``start`` holds, have ``flag``: a running sum less
     its value at each start, so no group-by is needed (``start`` holds at each case's first row). ``start`` may be
     given as each row's start row already (``History.case_start``)."""
-    before = np.cumsum(flag, dtype=np.int64) - flag
+    before = np.cumsum(flag, dtype=np.int32) - flag  # (fewer than 2**31 events in a part)
     at: Ints = ffill_index(start) if start.dtype == np.bool_ else start  # type: ignore[arg-type, assignment]
     result: Ints = before - before[at]
     return result
@@ -145,37 +147,50 @@ def ordered(cases: Cases, events: Events, vocab: Vocabulary) -> tuple[History, I
     only, so the order the events were given in never changes an answer."""
     later = events.day > cases.as_of[events.case]
     ignored = np.bincount(events.case[later], minlength=len(cases)) if later.any() else np.zeros(len(cases), np.int64)
-    ev = events.take(~later) if later.any() else events
-    role = vocab.role[ev.key]
-    order = _legal_order(ev, vocab.order[ev.key])
+    # the events kept and their legal order are composed into one index, so each array is gathered once
+    index: Ints | None = np.flatnonzero(~later) if later.any() else None
+
+    def kept(values: Ints) -> Ints:
+        return values if index is None else values[index]
+
+    case, day, key = kept(events.case), kept(events.day), kept(events.key)
+    order = _legal_order(case, day, key, vocab.order[key], lambda: (kept(events.to_stage), kept(events.charge)))
     if order is not None:
-        ev, role = ev.take(order), role[order]
+        case, day, key = case[order], day[order], key[order]
+        index = order if index is None else index[order]
+    rest = [getattr(events, f) for f in ("to_stage", "charge", "row")]
+    ev = Events(case, day, key, *(rest if index is None else [values[index] for values in rest]))
+    role = vocab.role[key]
     boundary = ev.case[1:] != ev.case[:-1]
     first = np.concatenate(([True], boundary)) if len(ev.case) else np.zeros(0, np.bool_)
     last = np.concatenate((boundary, [True])) if len(ev.case) else np.zeros(0, np.bool_)
     return History(ev, role, first, last, ffill_index(first)), ignored
 
 
-def _legal_order(ev: Events, same_day: Ints) -> Ints | None:
-    """The permutation that puts ``ev`` in legal order, or None if it is in order already. One 64-bit key (case,
-    days since 1900, same-day order, event key) sorts almost every file; only where two events share it (two new
-    offences on one day) do their charge and stage decide, by a second, full sort."""
-    key_bits = max(int(ev.key.max(initial=0)).bit_length(), 1)
+def _legal_order(
+    case: Ints, day: Ints, key: Ints, same_day: Ints, contents: Callable[[], tuple[Ints, Ints]]
+) -> Ints | None:
+    """The permutation that puts the events in legal order, or None if they are in order already. One 64-bit key
+    (case, days since 1900, same-day order, event key) sorts almost every file; only where two events share it (two
+    new offences on one day) do their charge and stage (``contents()``) decide, by a second, full sort."""
+    key_bits = max(int(key.max(initial=0)).bit_length(), 1)
     low = 3 + key_bits
-    days = np.clip(ev.day - DAY_ZERO, 0, 2**20 - 1).astype(np.uint64)
-    packed = (ev.case.astype(np.uint64) << np.uint64(20 + low)) | (days << np.uint64(low))
-    packed |= (same_day.astype(np.uint64) << np.uint64(key_bits)) | ev.key.astype(np.uint64)
+    days = (np.clip(day, DAY_ZERO, DAY_ZERO + 2**20 - 1) - DAY_ZERO).astype(np.uint64)  # (32-bit days: no overflow)
+    packed = (case.astype(np.uint64) << np.uint64(20 + low)) | (days << np.uint64(low))
+    packed |= (same_day.astype(np.uint64) << np.uint64(key_bits)) | key.astype(np.uint64)
     step = packed[1:] >= packed[:-1]
-    if step.all() and not (packed[1:] == packed[:-1]).any():
+    tie = bool((packed[1:] == packed[:-1]).any())
+    if step.all() and not tie:
         return None
-    if (packed[1:] == packed[:-1]).any():  # same kind on one day: by content
-        return np.lexsort((ev.to_stage, ev.charge, packed))
-    if (ev.case[1:] >= ev.case[:-1]).all():
+    if tie:  # same kind on one day: by content
+        to_stage, charge = contents()
+        return np.lexsort((to_stage, charge, packed))
+    if (case[1:] >= case[:-1]).all():
         # events already grouped by case, in case order (a bulk file's rows): only the cases whose events are out
         # of order are sorted, each within its own block
-        unsorted = np.zeros(int(ev.case.max(initial=0)) + 1, dtype=np.bool_)
-        unsorted[ev.case[1:][~step]] = True
-        where = np.flatnonzero(unsorted[ev.case])
+        unsorted = np.zeros(int(case.max(initial=0)) + 1, dtype=np.bool_)
+        unsorted[case[1:][~step]] = True
+        where = np.flatnonzero(unsorted[case])
         order = np.arange(len(packed), dtype=np.int64)
         order[where] = where[np.argsort(packed[where], kind="stable")]
         return order
@@ -195,9 +210,15 @@ def staged(cases: Cases, h: History, vocab: Vocabulary, t: LawTables) -> None:
         h.stage = known[ffill_index(known != NONE)]
     else:  # no stage changes: every event is at the case's first stage
         h.stage = cases.stage0[ev.case]
-    h.segment = t.segments_of(ev.day)
+    h.segment = segments(t, ev.day)
     h.attempt = h.role == vocab.attempt[h.stage]
     h.late = late_offence(cases.offence[ev.case], h.stage, h.segment, t)
+
+
+def segments(t: LawTables, days: Ints) -> Ints:
+    """The segment of the time line of each day number (``LawTables.segments_of``), for 32-bit days too: those are
+    made 64-bit only if the time line starts before 1970, where ``NO_DAY`` less its first day would overflow."""
+    return t.segments_of(days if t.first_day >= 0 else days.astype(np.int64))
 
 
 def late_offence(offence: Ints, stage: Ints, segment: Ints, t: LawTables) -> Bools:

@@ -1,0 +1,264 @@
+"""The HTTP API under load (issue 12, item 2), loopback only, bounded in count and time.
+
+``section(quick, out, log)``: uvicorn serving ``warexempt.api.app.create_app`` in a child process on 127.0.0.1;
+
+- ``/check`` from 100 concurrent clients (raw asyncio HTTP/1.1 keep-alive connections, so that the client costs
+  little of the 2 cores it shares with the server), each sending varied cases one after another, until a fixed
+  number of requests or a time limit; checks per second and p99 latency. Targets: ≥ 2,000 checks/s, p99 ≤ 50 ms.
+- a ``/bulk`` job on a 1M-row CSV (``--quick``: 100k), from the upload to the job's "done", against ``warexempt
+  bulk`` on the same file; target: within 2×.
+
+Run alone: ``python benchmarks/api.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from bulk import DEFAULT_AS_OF, Target, cases_frame, cli_run, rows_label, verdict
+
+CLIENTS = 100
+TARGET_RATE = 2000.0
+TARGET_P99_MS = 50.0
+BULK_WITHIN = 2.0
+# The same HTTP stack with nothing behind it (one empty FastAPI route on uvicorn): the ceiling any route can reach
+# on this machine at this moment, measured beside the real one so that the table shows what the stack itself costs.
+BARE = """
+import sys, uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+app = FastAPI()
+@app.post("/api/v1/check")
+async def check(request: Request) -> Response:
+    await request.body()
+    return Response(b"{}", media_type="application/json")
+@app.get("/api/v1/timeline")
+async def ready() -> Response:
+    return Response(b"[]", media_type="application/json")
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
+"""
+SERVER = """
+import sys, uvicorn
+from pathlib import Path
+from warexempt.api.app import create_app
+uvicorn.run(create_app(jobs_dir=Path(sys.argv[2])), host="127.0.0.1", port=int(sys.argv[1]),
+            log_level="warning", access_log=False)
+"""
+CHARGES = [["158:3:в"], ["161:2"], ["228:2"], ["158:2", "159:3"], ["111:1"], ["205:2"], ["105:1"], ["162:2"]]
+STAGES = ["pre_trial", "trial", "appeal", "sentenced"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def bodies(n: int, seed: int = 12) -> list[bytes]:
+    """``n`` varied cases as request bodies: charges, stages, contract and petition dates, as-of dates."""
+    rnd = random.Random(seed)
+    out = []
+    for i in range(n):
+        contract = f"2024-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}"
+        events = [{"date": contract, "kind": "contract_signed"}]
+        if rnd.random() < 0.7:
+            events.append(
+                {"date": f"2025-{rnd.randint(1, 6):02d}-{rnd.randint(1, 28):02d}", "kind": "command_petition"}
+            )
+        case = {
+            "case_id": f"b{i}",
+            "charges": rnd.choice(CHARGES),
+            "stage": rnd.choice(STAGES),
+            "events": events,
+            "as_of": f"2025-{rnd.randint(7, 12):02d}-{rnd.randint(1, 28):02d}",
+        }
+        out.append(json.dumps(case).encode())
+    return out
+
+
+class Server:
+    """uvicorn with the API in a child process; stopped on exit."""
+
+    def __init__(self, jobs: Path, code: str = SERVER) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code, str(self.port), str(jobs)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Server:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode() if self.proc.stderr else ''}")
+            try:
+                httpx.get(self.url + "/api/v1/timeline", timeout=2).raise_for_status()
+                return self
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise RuntimeError("server did not start in 60 s")
+
+    def __exit__(self, *_: object) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+async def _client(port: int, work: list[bytes], stop_at: float, latencies: list[float], failures: list[str]) -> None:
+    """One keep-alive connection sending its bodies one after another until they run out or time is up."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        for body in work:
+            if time.monotonic() > stop_at:
+                return
+            head = (
+                f"POST /api/v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            started = time.perf_counter()
+            writer.write(head + body)
+            await writer.drain()
+            status_line = await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            if not status_line.startswith(b"HTTP/1.1 200"):
+                failures.append(status_line.decode("latin-1").strip())
+    finally:
+        writer.close()
+
+
+def load(port: int, requests: int, limit_s: float, clients: int = CLIENTS) -> tuple[int, float, list[float], list[str]]:
+    """``requests`` checks from ``clients`` connections at once (or fewer if ``limit_s`` runs out)."""
+    pool = bodies(500)
+    per = [[pool[(c * 7919 + k) % len(pool)] for k in range(requests // clients)] for c in range(clients)]
+    latencies: list[float] = []
+    failures: list[str] = []
+
+    async def run() -> float:
+        stop_at = time.monotonic() + limit_s
+        started = time.perf_counter()
+        await asyncio.gather(*(_client(port, w, stop_at, latencies, failures) for w in per))
+        return time.perf_counter() - started
+
+    wall = asyncio.run(run())
+    return len(latencies), wall, sorted(latencies), failures
+
+
+def percentile(values: list[float], p: float) -> float:
+    return values[min(len(values) - 1, int(p * len(values)))] if values else float("nan")
+
+
+def bulk_job(url: str, src: Path, limit_s: float) -> tuple[float, dict[str, object]]:
+    """Upload ``src`` to ``/bulk`` and wait for the job; the seconds from the upload's start to "done"."""
+    started = time.perf_counter()
+    with httpx.Client(base_url=url, timeout=limit_s) as client, src.open("rb") as fh:
+        res = client.post(
+            "/api/v1/bulk", files={"file": (src.name, fh, "text/csv")}, data={"as_of": DEFAULT_AS_OF.isoformat()}
+        )
+        res.raise_for_status()
+        location = res.headers["location"]
+        while time.perf_counter() - started < limit_s:
+            job: dict[str, object] = client.get(location).json()
+            if job["status"] in ("done", "failed"):
+                return time.perf_counter() - started, job
+            time.sleep(0.05)
+    raise RuntimeError(f"the /bulk job did not finish in {limit_s:.0f} s")
+
+
+def section(quick: bool, out: Path, log: Callable[[str], None]) -> list[Target]:
+    out.mkdir(parents=True, exist_ok=True)
+    requests, limit_s = (2_000, 30.0) if quick else (20_000, 60.0)
+    rows = 100_000 if quick else 1_000_000
+    rows_out: list[Target] = []
+    jobs = Path(tempfile.mkdtemp(prefix="warexempt-bench-jobs-", dir=out))
+    with Server(jobs) as server:
+        load(server.port, 400, 20.0)  # warm-up: imports, caches, the first frames
+        done, wall, lat, failures = load(server.port, requests, limit_s)
+        rate = done / wall if wall > 0 else 0.0
+        p50, p99 = percentile(lat, 0.50) * 1000, percentile(lat, 0.99) * 1000
+        log(
+            f"api /check: {done:,} requests in {wall:.2f} s from {CLIENTS} clients; p50 {p50:.1f} ms; {len(failures)} not 200"
+        )
+        note = f"{done:,} requests, {CLIENTS} clients" + (f", {len(failures)} not 200" if failures else "")
+        rows_out.append(
+            Target(
+                f"api /check throughput ({note})",
+                f"{rate:,.0f} checks/s",
+                f"≥ {TARGET_RATE:,.0f}/s",
+                f"{rate / TARGET_RATE:.2f}× of target",
+                verdict(rate >= TARGET_RATE and not failures),
+            )
+        )
+        rows_out.append(
+            Target(
+                f"api /check p99 latency (p50 {p50:.1f} ms)",
+                f"{p99:.1f} ms",
+                f"≤ {TARGET_P99_MS:.0f} ms",
+                f"{p99 / TARGET_P99_MS:.2f}× of limit",
+                verdict(p99 <= TARGET_P99_MS),
+            )
+        )
+        src = out / f"api_cases_{rows}.csv"
+        if not src.exists():
+            cases_frame(rows).sink_csv(src)
+        api_s, job = bulk_job(server.url, src, 600.0)
+        log(f"api /bulk {rows:,} rows: {api_s:.2f} s, job {job.get('status')}: {job.get('rows_decided')} decided")
+    with Server(jobs, BARE) as bare:
+        load(bare.port, 400, 20.0)
+        n, wall_bare, lat_bare, _ = load(bare.port, requests, limit_s)
+    bare_rate = n / wall_bare if wall_bare > 0 else 0.0
+    rows_out.append(
+        Target(
+            "HTTP stack alone: an empty FastAPI route on uvicorn (h11), same clients",
+            f"{bare_rate:,.0f} req/s, p99 {percentile(lat_bare, 0.99) * 1000:.1f} ms",
+            result="info",
+        )
+    )
+    cli = Path(sys.executable).with_name("warexempt")
+    run = cli_run("cli bulk", src, rows, out / "api_cli_out.csv", DEFAULT_AS_OF, 1, 600.0, cli)
+    if not run.ok or job.get("status") != "done":
+        why = run.note if not run.ok else str(job.get("error"))
+        rows_out.append(Target(f"api /bulk {rows_label(rows)} CSV rows vs CLI bulk", f"failed ({why})", result="FAIL"))
+        return rows_out
+    ratio = api_s / run.wall
+    rows_out.append(
+        Target(
+            f"api /bulk {rows_label(rows)} CSV rows, upload to done (CLI bulk {run.wall:.2f} s)",
+            f"{api_s:.2f} s",
+            f"≤ {BULK_WITHIN:g}× CLI",
+            f"{ratio:.2f}× CLI",
+            verdict(ratio <= BULK_WITHIN),
+        )
+    )
+    return rows_out
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    out = Path(os.environ.get("BENCH_OUT", tempfile.mkdtemp(prefix="warexempt-bench-api-")))
+    for row in section(quick, out, print):
+        print(f"| {row.measure} | {row.figure} | {row.target} | {row.ratio} | {row.result} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): ``create_app``; its services are shared with the web page."""

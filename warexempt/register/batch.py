@@ -1,0 +1,191 @@
+"""Grouped appends: events of many cases judged in one engine call and stored with one commit.
+
+A writer that receives events in bulk (an import stream, a sync from another register) pays for a commit, an audit
+chain update and an engine call once per batch instead of once per event. The cases are read and judged outside the
+write lock, then stored in one write transaction that checks, under the organisation's audit chain lock
+(``audit.Chain.open``; on SQLite the write lock of ``BEGIN IMMEDIATE``), that none of them moved on meanwhile.
+
+``judge_groups`` is ``lifecycle.step.apply_many`` for many cases at once: every prefix of every case's history with
+its new events goes into one ``rules`` call (``lifecycle.step.statuses``), and each event's effect is read off the
+decision rows exactly as ``apply_many`` reads it (the same ``ANSWER`` columns and ``why``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import exc as sa_exc
+
+from warexempt.law.catalog import Law
+from warexempt.lifecycle.step import ANSWER, StepResult, _why, judging_day, statuses
+from warexempt.register import audit
+from warexempt.register.actors import Actor
+from warexempt.register.errors import Invalid, NotFound, Refused
+from warexempt.register.models import CASES, EVENTS
+from warexempt.rules.case import Case, Event
+
+if TYPE_CHECKING:
+    from warexempt.register.store import Appended, CaseRecord, Register
+
+
+def judge_groups(groups: Sequence[tuple[Case, Sequence[Event]]], law: Law) -> list[list[StepResult]]:
+    """What each case's new events do, each judged against its history with the ones before it — all cases in one
+    engine call. A case's list ends at its first refused event (as ``apply_many``)."""
+    cases: list[Case] = []
+    spans: list[tuple[int, dt.date, list[Case]]] = []
+    for case, events in groups:
+        day = judging_day(case, events)
+        prefixes = [case.model_copy(update={"events": [*case.events, *events[:i]]}) for i in range(len(events) + 1)]
+        spans.append((len(cases), day, prefixes))
+        cases += [p.model_copy(update={"as_of": day}) for p in prefixes]
+        cases += prefixes[1:]
+    rows = statuses(cases, law)
+    out: list[list[StepResult]] = []
+    for (start, day, prefixes), (_, events) in zip(spans, groups, strict=True):
+        k = len(events)
+        on_day, on_status_day = rows[start : start + k + 1], rows[start + k + 1 : start + 2 * k + 1]
+        steps: list[StepResult] = []
+        for i, event in enumerate(events):
+            b, a = on_day[i], on_day[i + 1]
+            common: dict[str, Any] = dict(
+                event=event, day=day, before=b, after=a, status=on_status_day[i], history=prefixes[i + 1]
+            )
+            if a["error"] and a["error"] != b["error"]:
+                steps.append(StepResult("refused", problems=[("event", str(a["error"]))], **common))
+                break
+            if all(a[key] == b[key] for key in ANSWER):
+                steps.append(StepResult("no_effect", why=_why(b, a, event, law), **common))
+            else:
+                steps.append(StepResult("changed", **common))
+        out.append(steps)
+    return out
+
+
+def parse_batch(batch: Sequence[tuple[str, Event | Mapping[str, Any]]]) -> list[tuple[str, Event]]:
+    """The batch's events checked, every problem named by its place ``batch[i].FIELD``."""
+    from warexempt.register.store import parse_event
+
+    out: list[tuple[str, Event]] = []
+    problems: list[tuple[str, str]] = []
+    for i, (label, event) in enumerate(batch, 1):
+        try:
+            out.append((label, parse_event(event)))
+        except Invalid as exc:
+            problems += [(f.replace("event", f"batch[{i}]", 1), m) for f, m in exc.problems]
+    if problems:
+        raise Invalid("the events cannot be recorded", problems=problems)
+    return out
+
+
+def append_batch(
+    reg: Register, actor: Actor, batch: Sequence[tuple[str, Event | Mapping[str, Any]]], request: str | None
+) -> list[Appended]:
+    """``Register.append_batch``: the appended events in the batch's order.
+
+    Optimistic, as a batch is mostly judging: the cases are read and judged outside the write lock (writers judge
+    on every core at once), then stored in one write transaction that first checks, under the organisation's chain
+    lock, that no case moved on meanwhile; if one did, the batch is read and judged again (``store.RETRIES``)."""
+    from warexempt.register.store import RETRIES, _conflict, name_events
+
+    news = parse_batch(batch)
+    if not news:
+        return []
+    labels = list(dict.fromkeys(label for label, _ in news))
+    places: dict[str, list[int]] = {label: [] for label in labels}
+    for i, (label, _) in enumerate(news, 1):
+        places[label].append(i)
+    for _ in range(RETRIES):
+        with reg.read() as conn:
+            rows, records = read_cases(conn, actor, labels)
+        named = {label: name_events(records[label], [news[i - 1][1] for i in places[label]]) for label in labels}
+        judged = judge_groups([(records[label].case(), named[label]) for label in labels], reg.law)
+        for label, steps in zip(labels, judged, strict=True):
+            if steps and steps[-1].refused:
+                where = f"batch[{places[label][len(steps) - 1]}]"
+                raise Refused("the event cannot be recorded", problems=[(where, m) for _, m in steps[-1].problems])
+        steps_of = dict(zip(labels, judged, strict=True))
+        with reg.write() as conn:
+            chain = audit.Chain.open(conn, actor.org_id, request)  # the organisation's writers queue here
+            ids = [rows[label].id for label in labels]
+            now_at = {i: seq for i, seq in conn.execute(select(CASES.c.id, CASES.c.seq).where(CASES.c.id.in_(ids)))}
+            moved = [label for label in labels if now_at.get(rows[label].id) != rows[label].seq]
+            if not moved:
+                cases = [(rows[label], steps_of[label], records[label].day) for label in labels]
+                store_batch(conn, chain, actor, cases, reg.law)
+                chain.flush()
+        if not moved:
+            return appended(labels, rows, places, steps_of)
+    label = moved[0]
+    raise _conflict(label, rows[label].seq, rows[label].seq + 1)
+
+
+def read_cases(conn: Connection, actor: Actor, labels: Sequence[str]) -> tuple[dict[str, Any], dict[str, CaseRecord]]:
+    """The rows and the records (with every stored event) of the cases ``labels`` (``NotFound`` for the first
+    missing), in two statements."""
+    from warexempt.register.store import events_of, load_record
+
+    query = select(CASES).where(CASES.c.org_id == actor.org_id, CASES.c.label.in_(labels))
+    rows = {r.label: r for r in conn.execute(query)}
+    missing = [label for label in labels if label not in rows]
+    if missing:
+        raise NotFound("no case {label} in organisation {org}", label=repr(missing[0]), org=repr(actor.org))
+    stored = events_of(conn, [rows[label].id for label in labels])
+    records = {label: load_record(conn, actor.org, rows[label], stored.get(rows[label].id, [])) for label in labels}
+    return rows, records
+
+
+def appended(
+    labels: Sequence[str],
+    rows: Mapping[str, Any],
+    places: Mapping[str, list[int]],
+    steps: Mapping[str, list[StepResult]],
+) -> list[Appended]:
+    """What was stored, in the batch's order: each event's step and seq."""
+    from warexempt.register.store import Appended
+
+    out: dict[int, Appended] = {}
+    for label in labels:
+        for k, (i, step) in enumerate(zip(places[label], steps[label], strict=True), 1):
+            out[i] = Appended(step, rows[label].seq + k, str(step.event.id))
+    return [out[i] for i in sorted(out)]
+
+
+def store_batch(
+    conn: Connection, chain: audit.Chain, actor: Actor, cases: Sequence[tuple[Any, list[StepResult], dt.date]], law: Law
+) -> None:
+    """Insert every judged event (one statement), move every case on and cache its last status (one statement),
+    audit each event (the chain's rows are written by its ``flush``)."""
+    import json
+
+    from warexempt.register.store import _conflict, audit_event, brief, cache_values, event_values, status_json
+
+    when = audit.now()
+    events: list[dict[str, Any]] = []
+    moves: list[dict[str, Any]] = []
+    for row, steps, day in cases:
+        values = [event_values(row.id, row.seq + i, s.event, s.supersedes, actor, when) for i, s in enumerate(steps, 1)]
+        events += values
+        seq = row.seq + len(steps)
+        moved = {"seq": seq, **cache_values(steps[-1].status, seq, day, law)}
+        moves.append({"_id": row.id, "_seen": row.seq, **{f"_{k}": v for k, v in moved.items()}})
+        before = json.loads(row.status) if row.status else None
+        for v, step in zip(values, steps, strict=True):
+            after = status_json(step.status)
+            info = {**audit_event(v), "effect": step.effect, "status": brief(after)}
+            chain.add(actor.name, "event", row.label, brief(before), info, when)
+            before = after
+    columns = [k[1:] for k in moves[0] if k not in ("_id", "_seen")]
+    conn.execute(  # (bind names differ from the columns': SQLAlchemy keeps a column's own name for itself)
+        update(CASES)
+        .where(CASES.c.id == bindparam("_id"), CASES.c.seq == bindparam("_seen"))
+        .values({k: bindparam(f"_{k}") for k in columns}),
+        moves,
+    )
+    try:
+        conn.execute(insert(EVENTS), events)
+    except sa_exc.IntegrityError as exc:  # the unique (case, seq): a writer outside the chain's lock got there first
+        row = cases[0][0]
+        raise _conflict(row.label, row.seq, row.seq + 1) from exc
