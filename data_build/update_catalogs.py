@@ -32,12 +32,18 @@ def messages() -> list[str]:
     from warexempt.cli.app import app
     from warexempt.cli.i18n import help_texts
 
-    found = {m[2] for m in extract_from_dir(ROOT / "warexempt", method_map=[("**.py", "python")])}
+    # the code, and the Jinja2 templates of the web page and the report (``{{ _("…") }}``)
+    jinja = "jinja2.ext:babel_extract"
+    methods = [("**.py", "python"), ("**/templates/**.html", jinja), ("**/templates/**.j2", jinja)]
+    found = {m[2] for m in extract_from_dir(ROOT / "warexempt", method_map=methods)}
     found |= set(help_texts(typer.main.get_command(app)))
     # Babel (on Python 3.11) does not look inside f-strings: a translated message written there as _('…') is kept
     # when its text stands in the code as such a literal
     code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "warexempt").rglob("*.py"))
     found |= {m for m in RU if f"_('{m}'" in code or f'_("{m}"' in code}
+    # and a message passed to ``gettext(lang, "…")`` or matched as a template (``explain.messages``) stands in the
+    # code as a string literal of its own
+    found |= {m for m in RU if f'"{m}"' in code or f"'{m}'" in code}
     return sorted(m for m in found if isinstance(m, str))
 
 

@@ -201,7 +201,14 @@ def test_an_unknown_new_offence_code_that_would_decide_the_case_is_refused_witho
     """RULES §5: a new offence names a valid code. On trial, suspended, the new offence would close the cycle (§4):
     the engine must still refuse it with the code's own message, not fail while citing it."""
     args = ["check", "--charge", "158:1", "--stage", "trial", "--event", "2025-01-01:contract_signed"]
-    args += ["--event", "2025-01-05:command_petition", "--event", "2026-02-01:new_offence:999:9", "--as-of", "2026-03-01"]
+    args += [
+        "--event",
+        "2025-01-05:command_petition",
+        "--event",
+        "2026-02-01:new_offence:999:9",
+        "--as-of",
+        "2026-03-01",
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     assert "the Criminal Code has no article 999" in result.output

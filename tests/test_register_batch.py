@@ -68,3 +68,28 @@ def test_a_batch_is_all_or_none_and_names_the_event_that_cannot_be_true(reg, adm
     assert reg.get(admin, "A").seq == 1
     assert reg.append_batch(admin, []) == []
     assert reg.verify(admin.org).ok
+
+
+def test_a_case_moved_on_by_another_writer_meanwhile_makes_the_batch_judge_again(reg, admin, db_url, monkeypatch):
+    """Another writer (its own connection) appends to a case of the batch after the batch read it and before it is
+    stored: the batch sees it under the lock, reads and judges again, and lands after it — nothing lost."""
+    from warexempt.register import batch as grouped
+
+    _cases(reg, admin, "A", "B")
+    reg.append(admin, "A", CONTRACT)
+    real, calls = grouped.apply_groups, []
+
+    def judged_while_another_writes(groups: Any, law: Any) -> Any:
+        calls.append(len(groups))
+        if len(calls) == 1:
+            with Register.open(db_url, migrate=False) as other:
+                other.append(other.local(admin.org), "A", PETITION | {"id": "theirs", "date": "2025-01-15"})
+        return real(groups, law)
+
+    monkeypatch.setattr(grouped, "apply_groups", judged_while_another_writes)
+    done = reg.append_batch(admin, [("A", PETITION), ("B", CONTRACT)])
+    assert len(calls) == 2
+    assert [(a.seq, a.event_id) for a in done] == [(3, "e3"), (1, "e1")]
+    assert [e.event_id for e in reg.get(admin, "A").events] == ["e1", "theirs", "e3"]
+    assert reg.get(admin, "A").status["outcome"] == "suspended"
+    assert reg.verify(admin.org).ok

@@ -185,8 +185,8 @@ HELP_OPTION = N_("Show this message and exit.")  # Click's --help, made per cont
 def help_texts(group: _click.Command) -> list[str]:
     """Every help text of the ``warexempt`` group (its own, its commands', their options' and arguments'): msgids
     of the catalog (``data_build/update_catalogs.py`` collects them, a test checks their translations)."""
-    commands = list(getattr(group, "commands", {}).values())
-    texts: list[str | None] = [HELP_OPTION]
-    for command in [group, *commands]:
-        texts += [command.help, command.short_help, *(getattr(p, "help", None) for p in command.params)]
+    texts: list[str | None] = [HELP_OPTION, group.help, group.short_help]
+    texts += [getattr(p, "help", None) for p in group.params]
+    for command in getattr(group, "commands", {}).values():  # a sub-group (register, users, population) in full
+        texts += help_texts(command)
     return [t for t in dict.fromkeys(texts) if t]

@@ -1,7 +1,6 @@
 """``warexempt serve``: the web page and the HTTP API in one process (uvicorn), on SQLite unless ``--db`` says.
 
-The site (``warexempt.web.app.create_site``) is the API with the pages beside it; without the web package the API
-alone is served (``warexempt.api.app.create_app``).
+The site (``warexempt.web.app.create_site``) is the API with the pages beside it.
 """
 
 from __future__ import annotations
@@ -17,16 +16,13 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 N_("Serving on {url} (Ctrl-C to stop)")
+N_("The register is {db}; to sign in at {url}cases, make a token: warexempt users add NAME --org ORG --role editor")
 
 
 def site(db_url: str | None) -> FastAPI:
-    """The pages and the API, or the API alone when the web package is not there."""
-    try:
-        from warexempt.web.app import create_site
-    except ImportError:
-        from warexempt.api.app import create_app
+    """The pages and the API."""
+    from warexempt.web.app import create_site
 
-        return create_app(db_url)
     return create_site(db_url)
 
 
@@ -48,6 +44,13 @@ def serve_cmd(
 
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     typer.echo(gettext(current(), "Serving on {url} (Ctrl-C to stop)", url=url), err=True)
+    from warexempt.register.db import default_url
+
+    shown = db or default_url()
+    hint = (
+        "The register is {db}; to sign in at {url}cases, make a token: warexempt users add NAME --org ORG --role editor"
+    )
+    typer.echo(gettext(current(), hint, db=shown, url=url), err=True)
     try:
         uvicorn.run(site(db), host=host, port=port, log_level="warning", access_log=False)
     except OSError as exc:  # the port is taken, the address is not this machine's

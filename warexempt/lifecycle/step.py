@@ -121,23 +121,37 @@ def apply_many(case: Case, events: Sequence[Event], law: Law) -> list[StepResult
     """What each of ``events`` does when added in order (a batch: one engine call for all of them): each is judged
     against the history with the ones before it. The first refused event ends the list (nothing after it is
     judged: the batch is refused there)."""
-    day = judging_day(case, events)
-    prefixes = [case.model_copy(update={"events": [*case.events, *events[:i]]}) for i in range(len(events) + 1)]
-    judged = [p.model_copy(update={"as_of": day}) for p in prefixes]
-    t = tables(law)
-    rows = decide(encode_cases([*judged, *prefixes[1:]], t), t).rows()
-    on_day, on_status_day = rows[: len(judged)], rows[len(judged) :]
-    out: list[StepResult] = []
-    for i, event in enumerate(events):
-        b, a = on_day[i], on_day[i + 1]
-        common: dict[str, Any] = dict(
-            event=event, day=day, before=b, after=a, status=on_status_day[i], history=prefixes[i + 1]
-        )
-        if a["error"] and a["error"] != b["error"]:
-            out.append(StepResult("refused", problems=[("event", str(a["error"]))], **common))
-            break
-        if all(a[k] == b[k] for k in ANSWER):
-            out.append(StepResult("no_effect", why=_why(b, a, event, law), **common))
-        else:
-            out.append(StepResult("changed", **common))
+    return apply_groups([(case, events)], law)[0]
+
+
+def apply_groups(groups: Sequence[tuple[Case, Sequence[Event]]], law: Law) -> list[list[StepResult]]:
+    """``apply_many`` for many cases at once (the register's grouped appends): every prefix of every case's history
+    with its new events goes into one engine call, and each event's effect is read off the decision rows."""
+    cases: list[Case] = []
+    spans: list[tuple[int, dt.date, list[Case]]] = []
+    for case, events in groups:
+        day = judging_day(case, events)
+        prefixes = [case.model_copy(update={"events": [*case.events, *events[:i]]}) for i in range(len(events) + 1)]
+        spans.append((len(cases), day, prefixes))
+        cases += [p.model_copy(update={"as_of": day}) for p in prefixes]
+        cases += prefixes[1:]
+    rows = statuses(cases, law)
+    out: list[list[StepResult]] = []
+    for (start, day, prefixes), (_, events) in zip(spans, groups, strict=True):
+        k = len(events)
+        on_day, on_status_day = rows[start : start + k + 1], rows[start + k + 1 : start + 2 * k + 1]
+        steps: list[StepResult] = []
+        for i, event in enumerate(events):
+            b, a = on_day[i], on_day[i + 1]
+            common: dict[str, Any] = dict(
+                event=event, day=day, before=b, after=a, status=on_status_day[i], history=prefixes[i + 1]
+            )
+            if a["error"] and a["error"] != b["error"]:
+                steps.append(StepResult("refused", problems=[("event", str(a["error"]))], **common))
+                break
+            if all(a[key] == b[key] for key in ANSWER):
+                steps.append(StepResult("no_effect", why=_why(b, a, event, law), **common))
+            else:
+                steps.append(StepResult("changed", **common))
+        out.append(steps)
     return out

@@ -14,6 +14,9 @@ The service API (every function takes the acting ``Actor`` and sees only its org
     request_id=None) -> CaseRecord`` ·
     ``append(actor, label, event, *, expected_seq=None, supersedes=None, request_id=None) -> Appended`` (``.step``:
     ``lifecycle.step.StepResult`` with ``effect`` refused/no_effect/changed, ``.seq``, ``.event_id``) ·
+    ``append_many(actor, label, events, *, expected_seq=None, request_id=None) -> list[Appended]`` (one case, all or
+    none) · ``append_batch(actor, [(label, event), ...], *, request_id=None) -> list[Appended]`` (many cases, one
+    engine call and one commit: ``batch.py``) ·
     ``get(actor, label, *, with_notes=False) -> CaseRecord`` · ``cases(actor, *, outcome=None) -> list[CaseRecord]``
     · ``set_notes(actor, label, text, *, request_id=None)`` · ``destroy_key(actor) -> bool`` ·
     ``recompute(actor=None, *, force=False) -> Recomputed`` (all organisations when ``actor`` is None; one engine

@@ -5,14 +5,14 @@ chain update and an engine call once per batch instead of once per event. The ca
 write lock, then stored in one write transaction that checks, under the organisation's audit chain lock
 (``audit.Chain.open``; on SQLite the write lock of ``BEGIN IMMEDIATE``), that none of them moved on meanwhile.
 
-``judge_groups`` is ``lifecycle.step.apply_many`` for many cases at once: every prefix of every case's history with
-its new events goes into one ``rules`` call (``lifecycle.step.statuses``), and each event's effect is read off the
-decision rows exactly as ``apply_many`` reads it (the same ``ANSWER`` columns and ``why``).
+Each event is judged by ``lifecycle.step.apply_groups``, the many-case form of ``apply_many``: every prefix of every
+case's history with its new events in one ``rules`` call.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,54 +20,33 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy import exc as sa_exc
 
 from warexempt.law.catalog import Law
-from warexempt.lifecycle.step import ANSWER, StepResult, _why, judging_day, statuses
+from warexempt.lifecycle.step import StepResult, apply_groups
 from warexempt.register import audit
 from warexempt.register.actors import Actor
 from warexempt.register.errors import Invalid, NotFound, Refused
 from warexempt.register.models import CASES, EVENTS
-from warexempt.rules.case import Case, Event
+from warexempt.register.store import (
+    RETRIES,
+    Appended,
+    CaseRecord,
+    _conflict,
+    audit_event,
+    brief,
+    cache_values,
+    event_values,
+    events_of,
+    load_record,
+    name_events,
+    parse_event,
+)
+from warexempt.rules.case import Event
 
 if TYPE_CHECKING:
-    from warexempt.register.store import Appended, CaseRecord, Register
-
-
-def judge_groups(groups: Sequence[tuple[Case, Sequence[Event]]], law: Law) -> list[list[StepResult]]:
-    """What each case's new events do, each judged against its history with the ones before it — all cases in one
-    engine call. A case's list ends at its first refused event (as ``apply_many``)."""
-    cases: list[Case] = []
-    spans: list[tuple[int, dt.date, list[Case]]] = []
-    for case, events in groups:
-        day = judging_day(case, events)
-        prefixes = [case.model_copy(update={"events": [*case.events, *events[:i]]}) for i in range(len(events) + 1)]
-        spans.append((len(cases), day, prefixes))
-        cases += [p.model_copy(update={"as_of": day}) for p in prefixes]
-        cases += prefixes[1:]
-    rows = statuses(cases, law)
-    out: list[list[StepResult]] = []
-    for (start, day, prefixes), (_, events) in zip(spans, groups, strict=True):
-        k = len(events)
-        on_day, on_status_day = rows[start : start + k + 1], rows[start + k + 1 : start + 2 * k + 1]
-        steps: list[StepResult] = []
-        for i, event in enumerate(events):
-            b, a = on_day[i], on_day[i + 1]
-            common: dict[str, Any] = dict(
-                event=event, day=day, before=b, after=a, status=on_status_day[i], history=prefixes[i + 1]
-            )
-            if a["error"] and a["error"] != b["error"]:
-                steps.append(StepResult("refused", problems=[("event", str(a["error"]))], **common))
-                break
-            if all(a[key] == b[key] for key in ANSWER):
-                steps.append(StepResult("no_effect", why=_why(b, a, event, law), **common))
-            else:
-                steps.append(StepResult("changed", **common))
-        out.append(steps)
-    return out
+    from warexempt.register.store import Register
 
 
 def parse_batch(batch: Sequence[tuple[str, Event | Mapping[str, Any]]]) -> list[tuple[str, Event]]:
     """The batch's events checked, every problem named by its place ``batch[i].FIELD``."""
-    from warexempt.register.store import parse_event
-
     out: list[tuple[str, Event]] = []
     problems: list[tuple[str, str]] = []
     for i, (label, event) in enumerate(batch, 1):
@@ -76,7 +55,7 @@ def parse_batch(batch: Sequence[tuple[str, Event | Mapping[str, Any]]]) -> list[
         except Invalid as exc:
             problems += [(f.replace("event", f"batch[{i}]", 1), m) for f, m in exc.problems]
     if problems:
-        raise Invalid("the events cannot be recorded", problems=problems)
+        raise Invalid("the event cannot be recorded", problems=problems)
     return out
 
 
@@ -88,8 +67,6 @@ def append_batch(
     Optimistic, as a batch is mostly judging: the cases are read and judged outside the write lock (writers judge
     on every core at once), then stored in one write transaction that first checks, under the organisation's chain
     lock, that no case moved on meanwhile; if one did, the batch is read and judged again (``store.RETRIES``)."""
-    from warexempt.register.store import RETRIES, _conflict, name_events
-
     news = parse_batch(batch)
     if not news:
         return []
@@ -101,7 +78,7 @@ def append_batch(
         with reg.read() as conn:
             rows, records = read_cases(conn, actor, labels)
         named = {label: name_events(records[label], [news[i - 1][1] for i in places[label]]) for label in labels}
-        judged = judge_groups([(records[label].case(), named[label]) for label in labels], reg.law)
+        judged = apply_groups([(records[label].case(), named[label]) for label in labels], reg.law)
         for label, steps in zip(labels, judged, strict=True):
             if steps and steps[-1].refused:
                 where = f"batch[{places[label][len(steps) - 1]}]"
@@ -125,8 +102,6 @@ def append_batch(
 def read_cases(conn: Connection, actor: Actor, labels: Sequence[str]) -> tuple[dict[str, Any], dict[str, CaseRecord]]:
     """The rows and the records (with every stored event) of the cases ``labels`` (``NotFound`` for the first
     missing), in two statements."""
-    from warexempt.register.store import events_of, load_record
-
     query = select(CASES).where(CASES.c.org_id == actor.org_id, CASES.c.label.in_(labels))
     rows = {r.label: r for r in conn.execute(query)}
     missing = [label for label in labels if label not in rows]
@@ -144,8 +119,6 @@ def appended(
     steps: Mapping[str, list[StepResult]],
 ) -> list[Appended]:
     """What was stored, in the batch's order: each event's step and seq."""
-    from warexempt.register.store import Appended
-
     out: dict[int, Appended] = {}
     for label in labels:
         for k, (i, step) in enumerate(zip(places[label], steps[label], strict=True), 1):
@@ -158,10 +131,6 @@ def store_batch(
 ) -> None:
     """Insert every judged event (one statement), move every case on and cache its last status (one statement),
     audit each event (the chain's rows are written by its ``flush``)."""
-    import json
-
-    from warexempt.register.store import _conflict, audit_event, brief, cache_values, event_values, status_json
-
     when = audit.now()
     events: list[dict[str, Any]] = []
     moves: list[dict[str, Any]] = []
@@ -171,11 +140,12 @@ def store_batch(
         seq = row.seq + len(steps)
         moved = {"seq": seq, **cache_values(steps[-1].status, seq, day, law)}
         moves.append({"_id": row.id, "_seen": row.seq, **{f"_{k}": v for k, v in moved.items()}})
-        before = json.loads(row.status) if row.status else None
+        before = brief(json.loads(row.status)) if row.status else None
         for v, step in zip(values, steps, strict=True):
-            after = status_json(step.status)
-            info = {**audit_event(v), "effect": step.effect, "status": brief(after)}
-            chain.add(actor.name, "event", row.label, brief(before), info, when)
+            after = brief(step.status)  # (its four fields are JSON values already: no ``status_json`` walk)
+            chain.add(
+                actor.name, "event", row.label, before, {**audit_event(v), "effect": step.effect, "status": after}, when
+            )
             before = after
     columns = [k[1:] for k in moves[0] if k not in ("_id", "_seen")]
     conn.execute(  # (bind names differ from the columns': SQLAlchemy keeps a column's own name for itself)

@@ -1,8 +1,9 @@
 """Recompute the cached status of many cases in one call of the vectorised engine.
 
-The cases and their events are read straight from the driver (PostgreSQL: ``COPY … TO STDOUT`` as CSV; SQLite: one
-value of NDJSON made by ``json_object`` and ``group_concat``) into one case frame and one events frame; superseded
-events are left out by an anti-join; the engine (``rules.engine.evaluate``) decides every case at once; the answers
+The cases and their events are read straight from the driver (PostgreSQL: ``COPY … TO STDOUT`` as CSV, read by
+``pl.read_csv``; SQLite: one value of NDJSON made by ``json_object`` and ``group_concat``, read by
+``pl.read_ndjson``) into one case frame and one events frame — no Python per row; superseded events are left out by
+an anti-join; the engine (``rules.engine.evaluate``) decides every case at once; the answers
 go back through a temporary table and one ``UPDATE … FROM`` (PostgreSQL fills it with ``COPY``), only where the case
 is still at the sequence number it was read at — a concurrent append keeps its own, newer status. One audit row per
 organisation records the run; its chain is locked before the cases' rows, in the order every append locks them.
@@ -77,9 +78,10 @@ def _frame(conn: Connection, sql: str, org: int | None, columns: dict[str, Any])
         ):
             for block in copy:
                 buf.write(block)
+        data = buf.getvalue()
         frame = (
-            pl.read_csv(buf.getvalue(), has_header=False, new_columns=list(columns), schema=text_schema)
-            if buf.tell()
+            pl.read_csv(data, has_header=False, new_columns=list(columns), schema=text_schema)
+            if data
             else pl.DataFrame(schema=text_schema)
         )
     else:

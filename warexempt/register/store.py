@@ -724,15 +724,10 @@ def store_events(
         conn.execute(insert(EVENTS), values)
     except sa_exc.IntegrityError as exc:  # the same seq stored by a concurrent writer: the unique (case, seq)
         raise _conflict(row.label, row.seq, row.seq + 1) from exc
-    before = json.loads(row.status) if row.status else None
+    before = brief(json.loads(row.status)) if row.status else None
     for v, step in zip(values, steps, strict=True):
-        after = status_json(step.status)
+        after = brief(step.status)  # (its four fields are JSON values already: no ``status_json`` walk)
         chain.add(
-            actor.name,
-            "event",
-            row.label,
-            brief(before),
-            {**audit_event(v), "effect": step.effect, "status": brief(after)},
-            when,
+            actor.name, "event", row.label, before, {**audit_event(v), "effect": step.effect, "status": after}, when
         )
         before = after
