@@ -19,10 +19,10 @@ from warexempt.api.problems import ApiProblem
 from warexempt.explain.views import decision_view, law_view, timeline_view, what_if_view
 from warexempt.facade import Decision, what_if
 from warexempt.law.catalog import Law, bundled_law, per_law
-from warexempt.law.codes import ChargeCodeError, split_charges
+from warexempt.law.codes import ChargeCodeError
 from warexempt.law.tables import tables
 from warexempt.rules.case import Case, CaseError, Problem
-from warexempt.rules.charges import book
+from warexempt.rules.charges import charge_problems as check_codes
 from warexempt.rules.engine import ChargeErrors, decide
 from warexempt.rules.frames import encode_cases
 
@@ -34,21 +34,8 @@ def law_of(law: Law | None = None) -> Law:
 
 
 def charge_problems(charges: object, named: set[str] | None = None, law: Law | None = None) -> list[Problem]:
-    """Each charge code against the Criminal Code catalogue: every bad one named with its place and the nearest
-    valid codes, before the engine sees the case (which would refuse the whole frame for one bad code)."""
-    codes = book(law_of(law))
-    found = []
-    items = charges if isinstance(charges, list) else [charges]
-    for i, item in enumerate(items, 1):
-        if not isinstance(item, str) or f"charges[{i}]" in (named or ()):
-            continue
-        for code in split_charges(item):
-            try:
-                codes.code(code)
-            except ChargeCodeError as exc:
-                detail = str(exc).removeprefix("charge ")
-                found.append(Problem(f"charges[{i}]", "invalid_charge", exc.code, "{text}", {"text": detail}))
-    return found
+    """Each charge code against the Criminal Code catalogue (``rules.charges.charge_problems``)."""
+    return check_codes(charges, law_of(law), named)
 
 
 def parse_case(data: Any, where: str = "", law: Law | None = None) -> Case:

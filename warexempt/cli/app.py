@@ -302,25 +302,9 @@ def check_cmd(
 
 
 def _charge_problems(charges: object, named: set[str] | None = None) -> list[Any]:
-    """Each charge code (given as text) against the Criminal Code catalogue: every bad one named with its place and
-    the nearest valid codes, as the engine would refuse them but one by one. ``named``: places already reported."""
-    from warexempt.law.codes import ChargeCodeError, split_charges
-    from warexempt.rules.case import Problem
-    from warexempt.rules.charges import book
+    from warexempt.rules.charges import charge_problems
 
-    codes = book(_law())
-    found = []
-    items = charges if isinstance(charges, list) else [charges]
-    for i, item in enumerate(items, 1):
-        if not isinstance(item, str) or f"charges[{i}]" in (named or ()):
-            continue
-        for code in split_charges(item):
-            try:
-                codes.code(code)
-            except ChargeCodeError as exc:
-                detail = str(exc).removeprefix("charge ")
-                found.append(Problem(f"charges[{i}]", "invalid_charge", exc.code, "{text}", {"text": detail}))
-    return found
+    return charge_problems(charges, _law(), named)
 
 
 def _refuse(problems: list[Any], as_json: bool, lang: str) -> NoReturn:

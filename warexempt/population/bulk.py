@@ -25,7 +25,7 @@ from warexempt.population.events import read_events
 from warexempt.population.output import is_parquet, write
 from warexempt.population.source import DATES, BulkFileError, read_cases, unreadable
 from warexempt.rules.charges import book, set_texts
-from warexempt.rules.engine import Decisions, decide
+from warexempt.rules.engine import DECISION_SCHEMA, Decisions, decide
 from warexempt.rules.frames import Encoded, bulk_events, encode, encode_events, joined
 from warexempt.rules.judge import Status
 
@@ -35,24 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["OUTPUT_COLUMNS", "BulkFileError", "BulkResult", "output_types", "run_bulk", "summary", "write"]
 
 # The columns of the decisions file: the engine's answer (DECISION_SCHEMA) with its trace, without ``error``.
-OUTPUT_COLUMNS = [
-    "case_id",
-    "as_of",
-    "eligible",
-    "outcome",
-    "record_cleared",
-    "reasons",
-    "unconfirmed",
-    "warnings",
-    "decisive_date",
-    "decided_on",
-    "deciding_event",
-    "stage",
-    "status",
-    "route",
-    "list_version",
-    "rule",
-]
+OUTPUT_COLUMNS = [c for c in DECISION_SCHEMA if c != "error"]
 
 
 @dataclass

@@ -12,7 +12,6 @@ case's history with its new events in one ``rules`` call.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +29,7 @@ from warexempt.register.store import (
     Appended,
     CaseRecord,
     _conflict,
-    audit_event,
-    brief,
+    audit_steps,
     cache_values,
     event_values,
     events_of,
@@ -140,13 +138,7 @@ def store_batch(
         seq = row.seq + len(steps)
         moved = {"seq": seq, **cache_values(steps[-1].status, seq, day, law)}
         moves.append({"_id": row.id, "_seen": row.seq, **{f"_{k}": v for k, v in moved.items()}})
-        before = brief(json.loads(row.status)) if row.status else None
-        for v, step in zip(values, steps, strict=True):
-            after = brief(step.status)  # (its four fields are JSON values already: no ``status_json`` walk)
-            chain.add(
-                actor.name, "event", row.label, before, {**audit_event(v), "effect": step.effect, "status": after}, when
-            )
-            before = after
+        audit_steps(chain, actor, row, values, steps, when)
     columns = [k[1:] for k in moves[0] if k not in ("_id", "_seen")]
     conn.execute(  # (bind names differ from the columns': SQLAlchemy keeps a column's own name for itself)
         update(CASES)

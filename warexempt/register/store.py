@@ -32,25 +32,10 @@ from warexempt.register.actors import Actor, local_name, require
 from warexempt.register.errors import Conflict, Invalid, NotFound, Refused, StorageError
 from warexempt.register.models import CASES, EVENTS, ORGS
 from warexempt.rules.case import Case, CaseError, Event
+from warexempt.rules.engine import DECISION_SCHEMA
 
 EVENT_FIELDS = ("date", "kind", "ground", "stage", "charge", "award")
-STATUS_FIELDS = (
-    "eligible",
-    "outcome",
-    "record_cleared",
-    "reasons",
-    "unconfirmed",
-    "warnings",
-    "decisive_date",
-    "decided_on",
-    "deciding_event",
-    "stage",
-    "status",
-    "route",
-    "list_version",
-    "rule",
-    "error",
-)
+STATUS_FIELDS = tuple(c for c in DECISION_SCHEMA if c not in ("case_id", "as_of"))  # the answer and trace
 EVENT_IDS_TWICE = N_("event ids used twice: {ids}")
 RETRIES = 20  # appends without an expected seq retried on a concurrent append
 
@@ -724,6 +709,18 @@ def store_events(
         conn.execute(insert(EVENTS), values)
     except sa_exc.IntegrityError as exc:  # the same seq stored by a concurrent writer: the unique (case, seq)
         raise _conflict(row.label, row.seq, row.seq + 1) from exc
+    audit_steps(chain, actor, row, values, steps, when)
+
+
+def audit_steps(
+    chain: audit.Chain,
+    actor: Actor,
+    row: Any,
+    values: Sequence[Mapping[str, Any]],
+    steps: Sequence[StepResult],
+    when: dt.datetime,
+) -> None:
+    """One audit row per stored event: the event, its effect, and the case's status before and after it."""
     before = brief(json.loads(row.status)) if row.status else None
     for v, step in zip(values, steps, strict=True):
         after = brief(step.status)  # (its four fields are JSON values already: no ``status_json`` walk)

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from warexempt.law.catalog import Law, ListVersion, per_law
 from warexempt.law.codes import ChargeCodeError, parse_charge, split_charges
+
+if TYPE_CHECKING:
+    from warexempt.rules.case import Problem
 
 
 @dataclass(frozen=True)
@@ -164,3 +168,24 @@ def set_texts(numbers: pl.Series) -> list[str | None]:
     dtype = numbers.dtype
     assert isinstance(dtype, pl.Categorical)
     return dtype.categories.to_series().to_list()
+
+
+def charge_problems(charges: object, law: Law, named: set[str] | None = None) -> list[Problem]:
+    """Each charge code (given as text) against the Criminal Code catalogue: every bad one named with its place and
+    the nearest valid codes, before the engine sees the case (which refuses a whole frame for one bad code), for the
+    CLI and the API alike. ``named``: places already reported."""
+    from warexempt.rules.case import Problem
+
+    codes = book(law)
+    found = []
+    items = charges if isinstance(charges, list) else [charges]
+    for i, item in enumerate(items, 1):
+        if not isinstance(item, str) or f"charges[{i}]" in (named or ()):
+            continue
+        for code in split_charges(item):
+            try:
+                codes.code(code)
+            except ChargeCodeError as exc:
+                detail = str(exc).removeprefix("charge ")
+                found.append(Problem(f"charges[{i}]", "invalid_charge", exc.code, "{text}", {"text": detail}))
+    return found
