@@ -73,11 +73,12 @@ def test_a_batch_is_all_or_none_and_names_the_event_that_cannot_be_true(reg, adm
 def test_a_case_moved_on_by_another_writer_meanwhile_makes_the_batch_judge_again(reg, admin, db_url, monkeypatch):
     """Another writer (its own connection) appends to a case of the batch after the batch read it and before it is
     stored: the batch sees it under the lock, reads and judges again, and lands after it — nothing lost."""
+    from warexempt.lifecycle.step import apply_groups
     from warexempt.register import batch as grouped
 
     _cases(reg, admin, "A", "B")
     reg.append(admin, "A", CONTRACT)
-    real, calls = grouped.apply_groups, []
+    real, calls = apply_groups, []
 
     def judged_while_another_writes(groups: Any, law: Any) -> Any:
         calls.append(len(groups))

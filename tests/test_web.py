@@ -226,7 +226,7 @@ def test_the_language_is_switched_remembered_and_defaults_to_accept_language(cli
 def _csrf_app() -> FastAPI:
     """A form post guarded as the site's are (``security.require_csrf``)."""
     app = FastAPI()
-    app.middleware("http")(security.headers)
+    app.add_middleware(security.Headers)
 
     @app.get("/form")
     def form(request: Request) -> PlainTextResponse:

@@ -9,26 +9,19 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from warexempt.api.app import create_app
 from warexempt.web import pages, security
 from warexempt.web.numbers import Numbers, default_cache
 from warexempt.web.render import HERE
-
-
-def _api(db_url: str | None) -> FastAPI:
-    try:
-        from warexempt.api.app import create_app
-    except ImportError:  # the API is built alongside; the pages work without it
-        return FastAPI(title="warexempt")
-    return create_app(db_url)
 
 
 def create_site(db_url: str | None = None, *, numbers: Numbers | None = None) -> FastAPI:
     """The API app with the pages (``/``, ``/law``, ``/numbers``, and ``/cases`` when the API has the register)
     and ``/static``. ``numbers``: how the population estimates are built (default: the report's, cached in the
     user's cache folder)."""
-    app = _api(db_url)
+    app = create_app(db_url)
     app.state.web_numbers = numbers or Numbers(cache_dir=default_cache())
-    app.middleware("http")(security.headers)
+    app.add_middleware(security.Headers)
     app.include_router(pages.router)
     if hasattr(app.state, "register"):  # the API installed the register: its pages too
         from warexempt.web import cases

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from fastapi import Request, Response
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from warexempt._marks import N_
 
@@ -82,14 +83,34 @@ async def require_csrf(request: Request) -> str | None:
     return gettext(language(request), REFUSED)
 
 
-async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Middleware: the security headers on every response (those the API sets itself are kept) and the CSRF
-    cookie when a page made a new token."""
-    response = await call_next(request)
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    if request.url.scheme == "https":
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if getattr(request.state, "new_csrf", False):
-        response.set_cookie(CSRF_COOKIE, request.state.csrf, httponly=True, secure=True, samesite="strict", path="/")
-    return response
+class Headers:
+    """Pure ASGI middleware: the security headers on every response (those the API sets itself are kept) and the
+    CSRF cookie when a page made a new token. (Starlette's ``BaseHTTPMiddleware`` would add a task and a stream
+    per request to every API call as well.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+                if scope.get("scheme") == "https" and "strict-transport-security" not in headers:
+                    headers["Strict-Transport-Security"] = "max-age=31536000"
+                state = scope.get("state") or {}
+                if state.get("new_csrf"):
+                    cookie = Response()
+                    cookie.set_cookie(
+                        CSRF_COOKIE, state["csrf"], httponly=True, secure=True, samesite="strict", path="/"
+                    )
+                    headers.append("set-cookie", cookie.headers["set-cookie"])
+            await send(message)
+
+        await self.app(scope, receive, sending)
