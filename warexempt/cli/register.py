@@ -421,7 +421,7 @@ def verify_cmd(
         raise typer.Exit(1)
     _print(
         _(
-            "The audit log is intact: {rows} rows in {orgs} organisations.",
+            "The audit log is intact: rows — {rows}, organisations — {orgs}.",
             rows=sum(report.checked.values()),
             orgs=len(report.checked),
         )
