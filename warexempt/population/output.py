@@ -146,13 +146,24 @@ def write(data: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
             folder.rmdir()
     except BaseException:
         if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+            _remove(folder)
         else:
             target.unlink(missing_ok=True)
         raise
     finally:
         if folder is not None:
             _STAGED.pop(target, None)
+
+
+def _remove(folder: Path, tries: int = 100) -> None:
+    """Remove a failed write's folder. A sink that failed can return while the query's writer thread still closes
+    its file (Polars does not join it first), re-creating the file after a first removal: try again until it is gone
+    (a second at most)."""
+    for _ in range(tries):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return
+        time.sleep(0.01)
 
 
 class Appender:
@@ -224,7 +235,7 @@ class Appender:
                 if handle is not None:
                     handle.close()
         if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
+            _remove(self.folder)
             _STAGED.pop(self.target, None)
         else:
             self.target.unlink(missing_ok=True)
