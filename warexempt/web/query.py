@@ -81,7 +81,7 @@ def read(query: Mapping[str, Sequence[str]]) -> Facts:
 
 
 def case_data(facts: Facts, law: Law, today: dt.date) -> dict[str, Any]:
-    """The facts in the case format of ``../shared/acceptance/README.md`` (``as_of`` today when not given)."""
+    """The facts in the acceptance case format (``facts``, and ``as_of``: today when not given)."""
     events = []
     kinds = {e.id for e in law.vocabulary.events}
     for row in facts.events:
