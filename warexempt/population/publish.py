@@ -20,7 +20,6 @@ from typing import Any
 
 import polars as pl
 
-from warexempt.law.catalog import bundled_law
 from warexempt.population import report, scenarios
 
 
@@ -136,15 +135,7 @@ def publish(
         raise PublishError(f"{out}: exists; use --force to replace it")
     if not out.parent.is_dir():
         raise PublishError(f"{out.parent}: no such folder")
-    ctx = report.Context(
-        day or scenarios.DEFAULT_AS_OF,
-        seed,
-        draws,
-        bundled_law(),
-        scenarios.load_claims(),
-        scenario_draws,
-        scenario_persons,
-    )
+    ctx = report.Context.of(day, seed, draws, scenario_draws, scenario_persons)
     found = report.sections("en", ctx, only)
     data = scenarios.claims_path().parent
     tables: dict[str, tuple[pl.DataFrame, list[str] | None]] = {

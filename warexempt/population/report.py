@@ -280,6 +280,19 @@ class Context:
     sobol_n: int = 512  # Sobol base samples (a power of two) for the sensitivity section
     cache: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, day: dt.date | None, seed: int, draws: int, scenario_draws: int, scenario_persons: int) -> Context:
+        """The report's context with the bundled law and claims (the report and the SQLite file share it)."""
+        return cls(
+            day or scenarios.DEFAULT_AS_OF,
+            seed,
+            draws,
+            bundled_law(),
+            scenarios.load_claims(),
+            scenario_draws,
+            scenario_persons,
+        )
+
     def get(self, key: str, make: Callable[[], Any]) -> Any:
         if key not in self.cache:
             self.cache[key] = make()
@@ -375,15 +388,7 @@ def build(
     only: Iterable[str] | None = None,
 ) -> tuple[Path, list[Section]]:
     """Write ``report.html`` (``report.ru.html`` in Russian) and every figure's SVG and PNG into ``out``."""
-    ctx = Context(
-        day or scenarios.DEFAULT_AS_OF,
-        seed,
-        draws,
-        bundled_law(),
-        scenarios.load_claims(),
-        scenario_draws,
-        scenario_persons,
-    )
+    ctx = Context.of(day, seed, draws, scenario_draws, scenario_persons)
     found = sections(lang, ctx, only)
     out.mkdir(parents=True, exist_ok=True)
     for section in found:
