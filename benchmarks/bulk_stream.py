@@ -13,11 +13,12 @@ Both runs write their decisions part by part in the same order: their files are 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
 from bulk import CLI, DEFAULT_AS_OF, Run, Target, cases_frame, clear_outputs, measure, rows_label, verdict
+
+from warexempt.population.output import sha256_of
 
 FULL_ROWS = 50_000_000
 QUICK_ROWS = 2_000_000
@@ -57,14 +58,6 @@ def _run(label: str, src: Path, dst: Path, n: int, extra: list[str]) -> Run:
     return run
 
 
-def _sha(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def streamed(quick: bool, out: Path, log: Callable[[str], None]) -> list[Target]:
     """The two runs and their rows of the table."""
     n = QUICK_ROWS if quick else FULL_ROWS
@@ -83,7 +76,11 @@ def streamed(quick: bool, out: Path, log: Callable[[str], None]) -> list[Target]
         log(dask.stderr[-2000:])
     same = ""
     if local.ok and dask.ok:
-        same = "outputs identical" if _sha(work / "local.parquet") == _sha(work / "dask.parquet") else "OUTPUTS DIFFER"
+        same = (
+            "outputs identical"
+            if sha256_of(work / "local.parquet") == sha256_of(work / "dask.parquet")
+            else "OUTPUTS DIFFER"
+        )
         log(f"bulk_stream: {same} (SHA-256 of the two decisions files)")
     rows = rows_label(n)
     peak_gib = local.peak_mib / 1024

@@ -56,6 +56,8 @@ from warexempt.register.errors import Conflict, StorageError
 from warexempt.register.models import AUDIT, CASES, EVENTS
 from warexempt.register.store import Register, status_json
 
+from . import test_register_support as support
+
 ORG = "ngo"
 START = dt.date(2024, 5, 1)  # every seeded case's contract
 WRITERS = 8
@@ -69,21 +71,7 @@ runner = CliRunner()
 # ------------------------------------------------------------------------------------------------------------
 # databases
 # ------------------------------------------------------------------------------------------------------------
-@contextmanager
-def pg_database(admin_url: str) -> Iterator[str]:
-    """A fresh PostgreSQL database of this test's own; dropped (with its connections) afterwards."""
-    name = f"wx_rel_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    try:
-        yield sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+pg_database = support.fresh_pg_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

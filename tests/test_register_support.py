@@ -27,6 +27,7 @@ def fresh_pg_database(pg_url: str) -> Iterator[str]:
     admin = sqlalchemy.create_engine(pg_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()  # no idle admin connection while the test runs (some tests end the server's connections)
     url = sqlalchemy.engine.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
     try:
         yield url
