@@ -31,7 +31,7 @@ import polars as pl
 from warexempt.law.catalog import Law, per_law
 from warexempt.law.codes import ChargeCodeError
 from warexempt.law.tables import LawTables, RouteCell, RuleCell, tables
-from warexempt.rules import history, impossible
+from warexempt.rules import distinct, history, impossible
 from warexempt.rules.charges import ChargeSet, book
 from warexempt.rules.grid import Grid, Ints
 from warexempt.rules.history import NO_DAY, NONE, History, PerCase
@@ -114,7 +114,8 @@ WORKERS = min(2, os.cpu_count() or 1)  # parts decided at once (two in memory at
 
 
 def decide(enc: Encoded, t: LawTables) -> Decisions:
-    """The rules over encoded frames (``rules.frames.encode``), a million cases at a time.
+    """The rules over encoded frames (``rules.frames.encode``): each distinct situation once (``rules.distinct``:
+    a large run's cases that the rules cannot tell apart share one decision), a million cases at a time.
 
     Cases are independent of one another, so a run of more than ``PART`` cases is cut in parts decided on two
     threads: the passes are numpy loops that run without the interpreter lock, so a second core, when free, takes
@@ -122,10 +123,21 @@ def decide(enc: Encoded, t: LawTables) -> Decisions:
     part, on the caller's thread: cutting it would cost more than it gains on a busy machine."""
     # the parts share the charge sets, so they share what was judged of them: each situation is judged once a run
     sets, verdicts = _charge_sets(enc, t), Verdicts()
+    if len(enc.cases) >= distinct.MIN_CASES:
+        groups = distinct.group(enc, t, _vocabulary(t.law), distinct.charge_classes(t, sets))
+        if groups is not None:
+            decided = _in_parts(groups.reps, t, sets, verdicts)
+            return distinct.spread(groups, enc, decided, lambda alone: _in_parts(alone, t, sets, verdicts))
+    return _in_parts(enc, t, sets, verdicts)
+
+
+def _in_parts(enc: Encoded, t: LawTables, sets: list[ChargeSet], verdicts: Verdicts) -> Decisions:
+    """``_decide`` over the cases, ``PART`` at a time (on ``WORKERS`` threads when there are several parts)."""
     parts = enc.parts(PART)
     if len(parts) == 1:
         return _decide(enc, t, sets, verdicts)
-    verdicts.plain = _plain(t.cells[0], sets)  # (made before the threads start: the rest of it is locked)
+    if verdicts.plain is None:
+        verdicts.plain = _plain(t.cells[0], sets)  # (made before the threads start: the rest of it is locked)
     _vocabulary(t.law)
     with ThreadPoolExecutor(WORKERS) as pool:
         return Decisions.joined(list(pool.map(lambda part: _decide(part, t, sets, verdicts), parts)))
@@ -353,6 +365,7 @@ def _answers(
         decisive=day,
         decided_on=np.where(on_row != NONE, _pick(h.events.day, on_row, 0), day),
         event_row=_pick(h.events.row, on_row, NONE),
+        attempt_row=_pick(h.events.row, attempt, NONE),
         event_ids=enc.event_ids,
         stage=stage,
         stages=t.stages,
@@ -372,7 +385,8 @@ class Decisions:
     warning_place: Ints
     decisive: Ints
     decided_on: Ints
-    event_row: Ints
+    event_row: Ints  # the deciding event's row in the caller's events frame (NONE: none)
+    attempt_row: Ints  # the deciding attempt's row, whose day is the decisive date (NONE: ``as_of`` is)
     event_ids: pl.Series | list[str]
     stage: Ints
     stages: list[str]
@@ -412,6 +426,7 @@ class Decisions:
             decisive=np.concatenate([p.decisive for p in parts]),
             decided_on=np.concatenate([p.decided_on for p in parts]),
             event_row=np.concatenate([p.event_row for p in parts]),
+            attempt_row=np.concatenate([p.attempt_row for p in parts]),
             event_ids=first.event_ids,
             stage=np.concatenate([p.stage for p in parts]),
             stages=first.stages,
@@ -456,8 +471,13 @@ class Decisions:
 
     def frame(self, lists: bool = True) -> pl.DataFrame:
         """All decisions as ``DECISION_SCHEMA`` (with ``lists=False`` the list columns ``;``-joined text)."""
-        shown = _shown(self.answers, lists)[self.place]
-        warnings = _texts(self.warnings, lists)[self.warning_place]
+        shown = _shown(self.answers)[self.place]
+        if lists:  # each row's lists made from the few distinct answers' (``listed``), not gathered row by row
+            shown = shown.with_columns(
+                listed([a.reasons for a in self.answers], self.place).alias("reasons"),
+                listed([a.unconfirmed for a in self.answers], self.place).alias("unconfirmed"),
+            )
+        warnings = listed(self.warnings, self.warning_place) if lists else _texts(self.warnings)[self.warning_place]
         ids = self.event_ids if isinstance(self.event_ids, pl.Series) else pl.Series(self.event_ids, dtype=pl.String)
         if len(ids):
             rows = pl.Series(self.event_row).scatter(np.flatnonzero(self.event_row == NONE), None)
@@ -496,15 +516,39 @@ def _dates(days: Ints) -> pl.Series:
     return pl.Series(days.astype(np.int32), dtype=pl.Int32).cast(pl.Date)
 
 
-def _texts(values: list[tuple[str, ...]], lists: bool) -> pl.Series:
-    """Lists of texts (reasons, flags, warnings) as a list column, or as ``;``-joined categorical text."""
-    if lists:
-        return pl.Series(values, dtype=pl.List(pl.String))
+def _texts(values: list[tuple[str, ...]]) -> pl.Series:
+    """Lists of texts (reasons, flags, warnings) as ``;``-joined categorical text."""
     return pl.Series([";".join(v) for v in values], dtype=pl.Categorical())
 
 
-def _shown(answers: list[Answer], lists: bool) -> pl.DataFrame:
-    """The answers as a decision row shows them (list columns, or ``;``-joined text)."""
+def listed(values: list[tuple[str, ...]], place: Ints) -> pl.Series:
+    """``values[place]`` as a list column of strings, for millions of rows that share a few distinct lists.
+
+    Gathering a list column row by row copies every row's strings, and splitting joined text parses them; instead
+    the column is assembled from its offsets: each row's length is its list's, each item a number into the distinct
+    words, and Arrow takes the words by number in one pass."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    words = list(dict.fromkeys(w for v in values for w in v))
+    number = {w: i for i, w in enumerate(words)}
+    lengths = np.fromiter((len(v) for v in values), dtype=np.int64, count=len(values))
+    starts = np.zeros(len(values), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    items = np.fromiter((number[w] for v in values for w in v), dtype=np.int32)
+    length = lengths[place] if len(values) else np.zeros(len(place), dtype=np.int64)
+    offsets = np.zeros(len(place) + 1, dtype=np.int64)
+    np.cumsum(length, out=offsets[1:])
+    # the k-th item of a row is item ``starts[its list] + k`` of the distinct lists' items
+    at = np.arange(offsets[-1], dtype=np.int64) - np.repeat(offsets[:-1] - starts[place], length)
+    inner = pc.take(pa.array(words, pa.string()), pa.array(items[at], pa.int32()))
+    column = pl.from_arrow(pa.LargeListArray.from_arrays(pa.array(offsets), inner))
+    assert isinstance(column, pl.Series)
+    return column.cast(pl.List(pl.String()))
+
+
+def _shown(answers: list[Answer]) -> pl.DataFrame:
+    """The answers as a decision row shows them, the lists as ``;``-joined text (``listed`` makes them lists)."""
 
     def words(values: list[str | None]) -> pl.Series:
         return pl.Series(values, dtype=pl.Categorical())
@@ -514,8 +558,8 @@ def _shown(answers: list[Answer], lists: bool) -> pl.DataFrame:
             "eligible": pl.Series([a.eligible for a in answers], dtype=pl.Boolean),
             "outcome": words([a.outcome for a in answers]),
             "record_cleared": pl.Series([a.record_cleared for a in answers], dtype=pl.Boolean),
-            "reasons": _texts([a.reasons for a in answers], lists),
-            "unconfirmed": _texts([a.unconfirmed for a in answers], lists),
+            "reasons": _texts([a.reasons for a in answers]),
+            "unconfirmed": _texts([a.unconfirmed for a in answers]),
             "status": words([a.status.value for a in answers]),
             "route": words([a.route for a in answers]),
             "list_version": words([a.list_version for a in answers]),
