@@ -71,14 +71,17 @@ def both(batch: list[Case]) -> tuple[list[dict[str, object]], list[dict[str, obj
     st.lists(histories(), min_size=1, max_size=6),
     st.lists(st.integers(-400, 400), min_size=1, max_size=6),
     st.lists(st.integers(-1, 60), max_size=8),
+    st.lists(st.one_of(st.none(), st.dates(dt.date(2021, 1, 1), dt.date(2027, 12, 31))), max_size=3),
 )
-def test_grouped_decisions_are_each_case_alone(base, shifts, picks):
+def test_grouped_decisions_are_each_case_alone(base, shifts, picks, offences):
     dates = law_dates()
     batch: list[Case] = []
     for case in base:
         for by in [0, *shifts]:  # copies that stay in the same situation, and copies that cross a law's day
             batch.append(shifted(case, by, len(batch)))
         batch.append(shifted(snapped(case, dates, picks), 0, len(batch)))
+        for offence in offences:  # the offence not given, before, on or after the law's days (the 270-FZ gate)
+            batch.append(shifted(case.model_copy(update={"offence_date": offence}), 0, len(batch)))
     alone, grouped = both(batch)
     assert grouped == alone
 
@@ -147,3 +150,29 @@ def test_a_history_that_cannot_be_true_keeps_its_own_message() -> None:
     alone, grouped = both(batch)
     assert grouped == alone
     assert all(r["error"] and f"c{k}-ask" in str(r["error"]) for k, r in enumerate(grouped))
+
+
+def test_an_offence_date_not_given_is_not_an_offence_after_every_law_day() -> None:
+    """270-FZ's gate (offences committed before it took effect): a case without an offence date and one whose
+    offence is later than any of the law's days are two situations, not one."""
+    events = [
+        Event(id="in", date=dt.date(2023, 7, 1), kind="contract_signed"),
+        Event(id="ask", date=dt.date(2023, 8, 1), kind="command_petition"),
+    ]
+    base = Case(case_id="x", charges=["158:2"], stage="pre_trial", events=events, as_of=dt.date(2023, 9, 1))
+    batch = [
+        shifted(base.model_copy(update={"offence_date": offence}), 0, k)
+        for k, offence in enumerate((None, dt.date(2027, 6, 1), None, dt.date(2027, 7, 1)))
+    ]
+    alone, grouped = both(batch)
+    assert grouped == alone
+    assert [r["status"] for r in grouped] == ["open", "gate_offence", "open", "gate_offence"]
+
+
+def test_a_long_list_column_is_made_as_its_rows_lists() -> None:
+    """``engine.listed`` over more rows than a chunk (built from offsets) gives each row its own list."""
+    values = [(), ("uk:78.1:1", "upk:28.2:1"), ("fz-270:1",), ("a", "b", "c")]
+    place = np.random.default_rng(5).integers(0, len(values), 2 * engine.LISTED_CHUNK + 17)
+    made = engine.listed(values, place)
+    assert made.len() == len(place) and made.n_chunks() == 3
+    assert made.to_list() == [list(values[i]) for i in place]

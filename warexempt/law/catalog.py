@@ -112,6 +112,14 @@ class ListVersion:
     rests_on: list[FactRef]
     source_urls: list[str]
 
+    @cached_property
+    def by_article(self) -> dict[str, list[tuple[str, str | None, str | None, str]]]:
+        """The patterns of each article: a code is matched against its own article's few items, not the list."""
+        found: dict[str, list[tuple[str, str | None, str | None, str]]] = {}
+        for pattern in self.patterns:
+            found.setdefault(pattern[0], []).append(pattern)
+        return found
+
 
 def _pick(candidates: Iterable[tuple[T, Window]], day: dt.date) -> T | None:
     """The row in force on ``day``: of those whose window holds it, the one that started latest."""

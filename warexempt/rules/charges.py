@@ -42,9 +42,7 @@ class Code:
         """RULES.md §3 for one code: True if an item of the list names it, False if only because the code is too
         coarse to tell (``131`` against ``131:3:а``), None if it is not on the list."""
         found: bool | None = None
-        for article, part, point, _ in version.patterns:
-            if article != self.article:
-                continue
+        for _, part, point, _ in version.by_article.get(self.article, ()):
             if part is None or (part == self.part and (point is None or point == self.point)):
                 return True
             if self.part is None or (part == self.part and point is not None and self.point is None):

@@ -52,15 +52,15 @@ def law_days(t: LawTables, new_offences: list[str]) -> Ints:
 
 def day_codes(days: Ints, fixed: Ints) -> Ints:
     """Each day's place among the law's ``fixed`` days: ``2i`` between the ``i``-th and the next, ``2i - 1`` on the
-    ``i``-th itself, so that two days with one code compare alike with every fixed day (``NO_DAY``: the last).
-    Looked up in a table over the fixed days' span (a few thousand days), not searched for each day."""
-    if not len(fixed):
-        return np.zeros(len(days), dtype=np.int64)
-    lo = int(fixed[0]) - 1
-    span = np.arange(lo, int(fixed[-1]) + 2, dtype=np.int64)
+    ``i``-th itself, so that two days with one code compare alike with every fixed day; ``NO_DAY`` ("not given")
+    a code of its own after all. Looked up in a table over the fixed days' span (a few thousand days), not searched
+    for each day."""
+    lo = int(fixed[0]) - 1 if len(fixed) else 0
+    span = np.arange(lo, (int(fixed[-1]) if len(fixed) else 0) + 2, dtype=np.int64)
     after = np.searchsorted(fixed, span, side="right")
-    table = 2 * after - np.isin(span, fixed)
-    codes: Ints = table[np.clip(days.astype(np.int64) - lo, 0, len(span) - 1)]
+    table = np.append(2 * after - np.isin(span, fixed), 2 * len(fixed) + 1)
+    at = np.where(days == NO_DAY, len(span), np.clip(days.astype(np.int64) - lo, 0, len(span) - 1))
+    codes: Ints = table[at]
     return codes
 
 
@@ -172,13 +172,9 @@ def group(enc: Encoded, t: LawTables, vocab: Vocabulary, classes: Ints) -> Group
 
 
 def _first_of_each(h: npt.NDArray[np.uint64]) -> Ints:
-    """[case] → the first case with its hash: a hash table (``pandas.factorize``), not a sort of a million."""
-    import pandas as pd  # (only a large run needs it: a single check never imports it)
-
-    of, uniq = pd.factorize(h, sort=False)
-    first = np.empty(len(uniq), dtype=np.int64)
-    first[of[::-1]] = np.arange(len(h) - 1, -1, -1)  # (a reversed scatter: the first case's write is the last)
-    found: Ints = first[of]
+    """[case] → the first case with its hash (a hashed window over the cases, not a sort of a million)."""
+    cases = pl.DataFrame({"h": h}).with_row_index("case")
+    found: Ints = cases.select(pl.col("case").min().over("h"))["case"].to_numpy().astype(np.int64)
     return found
 
 
