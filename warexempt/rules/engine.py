@@ -31,7 +31,7 @@ import polars as pl
 from warexempt.law.catalog import Law, per_law
 from warexempt.law.codes import ChargeCodeError
 from warexempt.law.tables import LawTables, RouteCell, RuleCell, tables
-from warexempt.rules import distinct, history, impossible
+from warexempt.rules import history, impossible
 from warexempt.rules.charges import ChargeSet, book
 from warexempt.rules.grid import Grid, Ints
 from warexempt.rules.history import NO_DAY, NONE, History, PerCase
@@ -114,8 +114,7 @@ WORKERS = min(2, os.cpu_count() or 1)  # parts decided at once (two in memory at
 
 
 def decide(enc: Encoded, t: LawTables) -> Decisions:
-    """The rules over encoded frames (``rules.frames.encode``): each distinct situation once (``rules.distinct``:
-    a large run's cases that the rules cannot tell apart share one decision), a million cases at a time.
+    """The rules over encoded frames (``rules.frames.encode``), a million cases at a time.
 
     Cases are independent of one another, so a run of more than ``PART`` cases is cut in parts decided on two
     threads: the passes are numpy loops that run without the interpreter lock, so a second core, when free, takes
@@ -123,21 +122,10 @@ def decide(enc: Encoded, t: LawTables) -> Decisions:
     part, on the caller's thread: cutting it would cost more than it gains on a busy machine."""
     # the parts share the charge sets, so they share what was judged of them: each situation is judged once a run
     sets, verdicts = _charge_sets(enc, t), Verdicts()
-    if len(enc.cases) >= distinct.MIN_CASES:
-        groups = distinct.group(enc, t, _vocabulary(t.law), distinct.charge_classes(t, sets))
-        if groups is not None:
-            decided = _in_parts(groups.reps, t, sets, verdicts)
-            return distinct.spread(groups, enc, decided, lambda alone: _in_parts(alone, t, sets, verdicts))
-    return _in_parts(enc, t, sets, verdicts)
-
-
-def _in_parts(enc: Encoded, t: LawTables, sets: list[ChargeSet], verdicts: Verdicts) -> Decisions:
-    """``_decide`` over the cases, ``PART`` at a time (on ``WORKERS`` threads when there are several parts)."""
     parts = enc.parts(PART)
     if len(parts) == 1:
         return _decide(enc, t, sets, verdicts)
-    if verdicts.plain is None:
-        verdicts.plain = _plain(t.cells[0], sets)  # (made before the threads start: the rest of it is locked)
+    verdicts.plain = _plain(t.cells[0], sets)  # (made before the threads start: the rest of it is locked)
     _vocabulary(t.law)
     with ThreadPoolExecutor(WORKERS) as pool:
         return Decisions.joined(list(pool.map(lambda part: _decide(part, t, sets, verdicts), parts)))
@@ -365,7 +353,6 @@ def _answers(
         decisive=day,
         decided_on=np.where(on_row != NONE, _pick(h.events.day, on_row, 0), day),
         event_row=_pick(h.events.row, on_row, NONE),
-        attempt_row=_pick(h.events.row, attempt, NONE),
         event_ids=enc.event_ids,
         stage=stage,
         stages=t.stages,
@@ -385,8 +372,7 @@ class Decisions:
     warning_place: Ints
     decisive: Ints
     decided_on: Ints
-    event_row: Ints  # the deciding event's row in the caller's events frame (NONE: none)
-    attempt_row: Ints  # the deciding attempt's row, whose day is the decisive date (NONE: ``as_of`` is)
+    event_row: Ints
     event_ids: pl.Series | list[str]
     stage: Ints
     stages: list[str]
@@ -426,7 +412,6 @@ class Decisions:
             decisive=np.concatenate([p.decisive for p in parts]),
             decided_on=np.concatenate([p.decided_on for p in parts]),
             event_row=np.concatenate([p.event_row for p in parts]),
-            attempt_row=np.concatenate([p.attempt_row for p in parts]),
             event_ids=first.event_ids,
             stage=np.concatenate([p.stage for p in parts]),
             stages=first.stages,
@@ -471,13 +456,8 @@ class Decisions:
 
     def frame(self, lists: bool = True) -> pl.DataFrame:
         """All decisions as ``DECISION_SCHEMA`` (with ``lists=False`` the list columns ``;``-joined text)."""
-        shown = _shown(self.answers)[self.place]
-        if lists:  # each row's lists made from the few distinct answers' (``listed``), not gathered row by row
-            shown = shown.with_columns(
-                listed([a.reasons for a in self.answers], self.place).alias("reasons"),
-                listed([a.unconfirmed for a in self.answers], self.place).alias("unconfirmed"),
-            )
-        warnings = listed(self.warnings, self.warning_place) if lists else _texts(self.warnings)[self.warning_place]
+        shown = _shown(self.answers, lists)[self.place]
+        warnings = _texts(self.warnings, lists)[self.warning_place]
         ids = self.event_ids if isinstance(self.event_ids, pl.Series) else pl.Series(self.event_ids, dtype=pl.String)
         if len(ids):
             rows = pl.Series(self.event_row).scatter(np.flatnonzero(self.event_row == NONE), None)
@@ -516,55 +496,15 @@ def _dates(days: Ints) -> pl.Series:
     return pl.Series(days.astype(np.int32), dtype=pl.Int32).cast(pl.Date)
 
 
-def _texts(values: list[tuple[str, ...]]) -> pl.Series:
-    """Lists of texts (reasons, flags, warnings) as ``;``-joined categorical text."""
+def _texts(values: list[tuple[str, ...]], lists: bool) -> pl.Series:
+    """Lists of texts (reasons, flags, warnings) as a list column, or as ``;``-joined categorical text."""
+    if lists:
+        return pl.Series(values, dtype=pl.List(pl.String))
     return pl.Series([";".join(v) for v in values], dtype=pl.Categorical())
 
 
-LISTED_CHUNK = 1 << 18  # rows per chunk of a list column: Parquet writers slice a list column's chunk per page,
-# and a chunk of ten million lists costs them several times what forty chunks of 250,000 do (measured at 10M rows)
-
-
-def listed(values: list[tuple[str, ...]], place: Ints) -> pl.Series:
-    """``values[place]`` as a list column of strings, for millions of rows that share a few distinct lists.
-
-    Gathering a list column row by row copies every row's strings, and splitting joined text parses them; instead
-    the column is assembled from its offsets: each row's length is its list's, each item a number into the distinct
-    words, and Arrow takes the words by number in one pass (``LISTED_CHUNK`` rows at a time). Fewer rows than that
-    (a single check, a what-if, an API batch) are gathered as they are."""
-    if len(place) <= LISTED_CHUNK:
-        return pl.Series(values, dtype=pl.List(pl.String()))[place] if len(values) else _empty_lists(len(place))
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    distinct_words = list(dict.fromkeys(w for v in values for w in v))
-    words = pa.array(distinct_words, pa.string())
-    number = {w: i for i, w in enumerate(distinct_words)}
-    lengths = np.fromiter((len(v) for v in values), dtype=np.int64, count=len(values))
-    starts = np.zeros(len(values), dtype=np.int64)
-    np.cumsum(lengths[:-1], out=starts[1:])
-    items = np.fromiter((number[w] for v in values for w in v), dtype=np.int32)
-    chunks = []
-    for lo in range(0, max(len(place), 1), LISTED_CHUNK):
-        rows = place[lo : lo + LISTED_CHUNK]
-        length = lengths[rows] if len(values) else np.zeros(len(rows), dtype=np.int64)
-        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum(length, out=offsets[1:])
-        # the k-th item of a row is item ``starts[its list] + k`` of the distinct lists' items
-        at = np.arange(offsets[-1], dtype=np.int64) - np.repeat(offsets[:-1] - starts[rows], length)
-        inner = pc.take(words, pa.array(items[at], pa.int32()))
-        chunks.append(pa.LargeListArray.from_arrays(pa.array(offsets), inner))
-    column = pl.from_arrow(pa.chunked_array(chunks, pa.large_list(pa.string())), rechunk=False)
-    assert isinstance(column, pl.Series)
-    return column.cast(pl.List(pl.String()))
-
-
-def _empty_lists(n: int) -> pl.Series:
-    return pl.Series([[]] * n, dtype=pl.List(pl.String()))
-
-
-def _shown(answers: list[Answer]) -> pl.DataFrame:
-    """The answers as a decision row shows them, the lists as ``;``-joined text (``listed`` makes them lists)."""
+def _shown(answers: list[Answer], lists: bool) -> pl.DataFrame:
+    """The answers as a decision row shows them (list columns, or ``;``-joined text)."""
 
     def words(values: list[str | None]) -> pl.Series:
         return pl.Series(values, dtype=pl.Categorical())
@@ -574,8 +514,8 @@ def _shown(answers: list[Answer]) -> pl.DataFrame:
             "eligible": pl.Series([a.eligible for a in answers], dtype=pl.Boolean),
             "outcome": words([a.outcome for a in answers]),
             "record_cleared": pl.Series([a.record_cleared for a in answers], dtype=pl.Boolean),
-            "reasons": _texts([a.reasons for a in answers]),
-            "unconfirmed": _texts([a.unconfirmed for a in answers]),
+            "reasons": _texts([a.reasons for a in answers], lists),
+            "unconfirmed": _texts([a.unconfirmed for a in answers], lists),
             "status": words([a.status.value for a in answers]),
             "route": words([a.route for a in answers]),
             "list_version": words([a.list_version for a in answers]),

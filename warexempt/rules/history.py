@@ -154,7 +154,7 @@ def ordered(cases: Cases, events: Events, vocab: Vocabulary) -> tuple[History, I
         return values if index is None else values[index]
 
     case, day, key = kept(events.case), kept(events.day), kept(events.key)
-    order = legal_order(case, day, key, vocab.order[key], lambda: (kept(events.to_stage), kept(events.charge)))
+    order = _legal_order(case, day, key, vocab.order[key], lambda: (kept(events.to_stage), kept(events.charge)))
     if order is not None:
         case, day, key = case[order], day[order], key[order]
         index = order if index is None else index[order]
@@ -167,7 +167,7 @@ def ordered(cases: Cases, events: Events, vocab: Vocabulary) -> tuple[History, I
     return History(ev, role, first, last, ffill_index(first)), ignored
 
 
-def legal_order(
+def _legal_order(
     case: Ints, day: Ints, key: Ints, same_day: Ints, contents: Callable[[], tuple[Ints, Ints]]
 ) -> Ints | None:
     """The permutation that puts the events in legal order, or None if they are in order already. One 64-bit key

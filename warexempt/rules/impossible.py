@@ -47,7 +47,7 @@ def problems(h: History, keys: list[str], codes: list[str], catalogue: CriminalC
     # a new offence names a valid code, of a part that existed on its date (534-FZ's parts from 2026-01-09): each
     # code is checked once, and on a date only where its part came into force later than any date (the rest pass)
     offences = np.flatnonzero(role == NEW_OFFENCE)
-    since_day = np.array([in_force_from(catalogue, c) for c in codes] or [0], dtype=np.int64)
+    since_day = np.array([_in_force_from(catalogue, c) for c in codes] or [0], dtype=np.int64)
     for r in offences[since_day[ev.charge[offences]] > ev.day[offences]] if len(offences) else offences:
         try:
             catalogue.check(codes[ev.charge[r]], on=_date(int(ev.day[r])))
@@ -56,7 +56,7 @@ def problems(h: History, keys: list[str], codes: list[str], catalogue: CriminalC
     return found
 
 
-def in_force_from(catalogue: CriminalCode, code: str) -> int:
+def _in_force_from(catalogue: CriminalCode, code: str) -> int:
     """The day number from which ``code`` is valid: its part's date of entry into force, the smallest day for a code
     valid on every date, the largest for one never valid (the check on its date then gives the message)."""
     try:

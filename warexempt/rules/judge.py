@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from warexempt.law.catalog import ListVersion
 from warexempt.law.tables import LawTables, RouteCell, RuleCell
 from warexempt.rules.charges import ChargeSet
 
@@ -56,47 +55,28 @@ class Verdict:
         return self.status == Status.ELIGIBLE
 
 
-@dataclass(frozen=True)
-class Findings:
-    """What §3 and the gravity gate of §2 find in a case's charges under one exclusion list version and one gate:
-    all that ``judge_attempt`` reads of the charges, so that charge sets with equal findings are judged alike."""
-
-    excluded: tuple[str, ...]  # §3: the listed charges' provisions
-    coarse: bool  # §3: a charge too coarse for the list
-    graver: tuple[str, ...] | None  # §2 270-FZ: past the gate: the category's provision and the gravest charges
-    gravity_detail: bool  # ... and every graver charge lacks its part
-
-
-def findings(t: LawTables, exclusion_list: ListVersion | None, max_rank: int | None, charges: ChargeSet) -> Findings:
-    """The charges against one list version (§3) and one gravity gate (§2 270-FZ: every charge of small or medium
-    gravity, УК ст. 15)."""
-    excluded, coarse = charges.excluded(exclusion_list) if exclusion_list is not None else ((), False)
-    graver: tuple[str, ...] | None = None
-    detail = False
-    if max_rank is not None:
-        rank = charges.rank
-        if charges.unknown_gravity or (rank is not None and rank > max_rank):
-            above = [c for c in charges.codes if c.rank is None or c.rank > max_rank]
-            # a charge without a part, judged by its gravest part: a more precise code may change the answer
-            detail = all(c.coarse_gravity for c in above)
-            graver = (*((t.gravity_provision(rank),) if rank is not None else ()), *charges.gravest)
-    return Findings(tuple(excluded), coarse, graver, detail)
-
-
 def judge_attempt(t: LawTables, cell: RouteCell, charges: ChargeSet, late_offence: bool) -> Verdict:
     """§2-§3 for an attempt (or for ``as_of`` when there is none) under ``cell``, the route in force for its stage on
     its day (``LawTables.route``): the route, then the exclusion list it uses, then its gates (gravity, offence
     date)."""
     if not cell.covered:  # §2: no route (for a convict in 2022, the pardon practice is cited instead)
         return Verdict(Status.NO_ROUTE, cell, cell.reasons, ())
-    found = findings(t, cell.exclusion_list, cell.max_rank, charges)
     checked = cell.route_flags + cell.list_flags
-    if found.excluded and cell.exclusion_list is not None:  # §3: any excluded charge closes the route
-        flags = cell.list_flags + ((NEEDS_DETAIL,) if found.coarse else ())
-        return Verdict(Status.EXCLUDED, cell, (cell.exclusion_list.id, *found.excluded), flags)
-    if found.graver is not None:  # §2 270-FZ: every charge of small or medium gravity (УК ст. 15)
-        detail = (NEEDS_DETAIL,) if found.gravity_detail else ()
-        return Verdict(Status.GATE_GRAVITY, cell, (*cell.gate_reasons, *found.graver), checked + detail)
+    if cell.exclusion_list is not None:  # §3: any excluded charge closes the route
+        excluded, coarse = charges.excluded(cell.exclusion_list)
+        if excluded:
+            flags = cell.list_flags + ((NEEDS_DETAIL,) if coarse else ())
+            return Verdict(Status.EXCLUDED, cell, (cell.exclusion_list.id, *excluded), flags)
+    if cell.max_rank is not None:  # §2 270-FZ: every charge of small or medium gravity (УК ст. 15)
+        rank = charges.rank
+        if charges.unknown_gravity or (rank is not None and rank > cell.max_rank):
+            graver = [c for c in charges.codes if c.rank is None or c.rank > cell.max_rank]
+            # a charge without a part, judged by its gravest part: a more precise code may change the answer
+            detail = (NEEDS_DETAIL,) if all(c.coarse_gravity for c in graver) else ()
+            category = (t.gravity_provision(rank),) if rank is not None else ()
+            return Verdict(
+                Status.GATE_GRAVITY, cell, (*cell.gate_reasons, *category, *charges.gravest), checked + detail
+            )
     if late_offence:  # §2 270-FZ: only offences committed before it took effect
         return Verdict(Status.GATE_OFFENCE, cell, cell.gate_reasons, checked)
     return Verdict(Status.ELIGIBLE, cell, cell.reasons, checked)
