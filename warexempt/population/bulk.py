@@ -26,7 +26,7 @@ from warexempt.population.output import is_parquet, write
 from warexempt.population.source import DATES, BulkFileError, read_cases, unreadable
 from warexempt.rules.charges import book, set_texts
 from warexempt.rules.engine import DECISION_SCHEMA, Decisions, decide
-from warexempt.rules.frames import Encoded, bulk_events, encode, encode_events, joined
+from warexempt.rules.frames import Encoded, bulk_events, encode, joined
 from warexempt.rules.judge import Status
 
 if TYPE_CHECKING:
@@ -125,8 +125,7 @@ def _prepare(
         # each event's case: its row among the good rows (an event of a row set aside goes with it)
         set_aside = flagged.to_numpy()
         good_row = np.where(set_aside, -1, np.cumsum(~set_aside) - 1)
-        matched = read.frame.with_columns(_k=pl.Series(good_row[read.frame["_k"].to_numpy()])).filter(pl.col("_k") >= 0)
-        found = joined(found, encode_events(columns, matched, t))
+        found = joined(found, read.encoded(t, good_row))
         file_errors, skip = read.errors, read.bad_cases
     encoded = encode(columns, found, t, as_of)
     return Prepared(encoded, errors, lines, flagged.len(), file_errors, skip, event_lines)

@@ -80,7 +80,7 @@ class Encoded:
     events: Events
     case_ids: pl.Series | list[str]
     charge_sets: list[str | None]  # [charge set number] → the codes as typed, ``;``-joined
-    event_ids: pl.Series | list[str]  # [event row] → its id
+    event_ids: pl.Series | list[str]  # [event row] → its id (a Series: text, an enum or whole numbers)
     new_offences: list[str]  # [charge number] → a new offence's code, in sorted order
 
     def parts(self, size: int) -> list[Encoded]:
@@ -201,16 +201,42 @@ def _event_keys(events: pl.DataFrame, t: LawTables, with_ground: list[str]) -> n
     ground) from its kind's and ground's numbers through a small table, not by joining texts."""
     vocab = t.law.vocabulary
     kinds, grounds = vocab.ids("events"), vocab.ids("discharge_grounds")
+    kind_no = _array(_codes(events["kind"], kinds), 0)
+    ground_no = _array(_codes(events["ground"], grounds), len(grounds))
+    found: npt.NDArray[np.int32] = key_table(t, with_ground)[kind_no, ground_no]
+    return found
+
+
+def key_table(t: LawTables, with_ground: list[str]) -> npt.NDArray[np.int32]:
+    """[kind's place in the vocabulary's events, ground's place in its grounds (no ground: the last column)] → the
+    key number (``LawTables.event_keys``); ``NONE`` for a kind that requires a ground without one."""
+    vocab = t.law.vocabulary
+    kinds, grounds = vocab.ids("events"), vocab.ids("discharge_grounds")
     table = np.full((len(kinds), len(grounds) + 1), NONE, dtype=np.int32)
     for i, kind in enumerate(kinds):
         for j, ground in enumerate([*grounds, None]):
             name = f"{kind}:{ground}" if kind in with_ground else kind
             if name in t.event_keys and (ground is not None or kind not in with_ground):
                 table[i, j] = t.event_keys.index(name)
-    kind_no = _array(_codes(events["kind"], kinds), 0)
-    ground_no = _array(_codes(events["ground"], grounds), len(grounds))
-    found: npt.NDArray[np.int32] = table[kind_no, ground_no]
-    return found
+    return table
+
+
+def coded_events(case: Ints, day: Ints, kind: Ints, ground: Ints, stage: Ints, charge: Ints, t: LawTables) -> Events:
+    """Events already read as numbers (``population.events``: a long events file's words matched once per distinct
+    value) as the engine's: ``kind``, ``ground`` and ``stage`` are places in the vocabulary's events, discharge
+    grounds and stages (``NONE``: not given), ``charge`` a place among the new offences' codes, ``day`` a day
+    number. The same arrays ``encode_events`` makes from the texts."""
+    with_ground = [e.id for e in t.law.vocabulary.events if "ground" in e.requires]
+    grounds = len(t.law.vocabulary.ids("discharge_grounds"))
+    key = key_table(t, with_ground)[kind, np.where(ground == NONE, grounds, ground)]
+    return Events(
+        case=case.astype(np.int32, copy=False),
+        day=day.astype(np.int32, copy=False),
+        key=key,
+        to_stage=stage.astype(np.int32, copy=False),
+        charge=charge.astype(np.int32, copy=False),
+        row=np.arange(len(case), dtype=np.int32),
+    )
 
 
 def bulk_events(rows: pl.DataFrame, t: LawTables) -> Prepared:
@@ -265,8 +291,8 @@ def joined(first: Prepared, second: Prepared) -> Prepared:
     """Two sets of encoded events of the same cases as one (a bulk file's date columns and a long events file)."""
     a, b = first[0], second[0]
     if not len(first[1]) or not len(second[1]):  # (a case file without date columns: the events file's alone)
-        events, ids, only = second if not len(first[1]) else first
-        return events, ids.cast(pl.String), only
+        # the ids as they are: made text when a decision names one (``Decisions.frame`` gathers, then casts)
+        return second if not len(first[1]) else first
     codes = sorted({*first[2], *second[2]})
     renumber = [np.array([codes.index(c) for c in part[2]], dtype=np.int32) for part in (first, second)]
 
