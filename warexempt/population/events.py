@@ -61,10 +61,7 @@ class EventsFile:
             kept = case >= 0
             if not kept.all():
                 case, fields, ids = case[kept], [f[kept] for f in fields], ids.filter(pl.Series(kept))
-        day, kind, ground, stage, charge = fields
-        if (ground == UNKNOWN).any() or (stage == UNKNOWN).any():
-            # (as ``encode_events``, whose enum casts stop on them: the run stops as on a file that cannot be read)
-            raise pl.exceptions.InvalidOperationError("an event's ground or stage is not a word of the vocabulary")
+        day, kind, ground, stage, charge = fields  # (a word the vocabulary does not have is an error row)
         present = np.bincount(charge[charge >= 0], minlength=len(self.charges)) > 0
         codes = [c for c, used in zip(self.charges, present, strict=True) if used]  # those of the events kept
         if len(codes) < len(self.charges):
@@ -170,8 +167,8 @@ def read_events(path: Path | None, t: LawTables, case_ids: pl.Series, frame: pl.
 def _failing(
     t: LawTables, place: Ints, no_date: npt.NDArray[np.bool_], kind: Ints, ground: Ints, stage: Ints, charge: Ints
 ) -> npt.NDArray[np.bool_]:
-    """The events that fail a check of ``_described``: no such case, no date, an unknown kind, or a kind without
-    the ground, stage or charge it requires."""
+    """The events that fail a check of ``_described``: no such case, no date, an unknown kind, a kind without
+    the ground, stage or charge it requires, or a ground or stage that is not a word of the vocabulary."""
     vocab = t.law.vocabulary
     kinds, fields = vocab.ids("events"), ("ground", "stage", "charge")
     requires = {e.id: e.requires for e in vocab.events}
@@ -181,6 +178,7 @@ def _failing(
     bad |= ((needs & 1) > 0) & (ground < 0)
     bad |= ((needs & 2) > 0) & (stage < 0)
     bad |= ((needs & 4) > 0) & (charge == NONE)
+    bad |= (ground == UNKNOWN) | (stage == UNKNOWN)
     return bad
 
 
@@ -322,25 +320,45 @@ def _described(suspect: pl.DataFrame, t: LawTables) -> pl.DataFrame:
     suspect = suspect.with_columns(**text, _date=parsed)
     kinds, grounds, stages = vocab.ids("events"), vocab.ids("discharge_grounds"), vocab.ids("stages")
     needs = {field: [e.id for e in vocab.events if field in e.requires] for field in ("ground", "stage", "charge")}
+    known = pl.col("kind").is_in(kinds).fill_null(False)
+
+    def needed(field: str) -> pl.Expr:
+        return pl.col("kind").is_in(needs[field]).fill_null(False)
+
+    def word(field: str, words: list[str]) -> pl.Expr:
+        return pl.col(field).is_in(words).fill_null(False)
+
     checks = [
         ("case_id", pl.col("_k") == NONE, "case_id", "no such case in the case file"),
         ("date", pl.col("_date").is_null(), "date", NOT_A_DATE),
-        ("kind", ~pl.col("kind").is_in(kinds), "kind", f"unknown event kind (expected one of {', '.join(kinds)})"),
+        ("kind", ~known, "kind", f"unknown event kind (expected one of {', '.join(kinds)})"),
         (
             "ground",
-            pl.col("kind").is_in(needs["ground"]) & ~pl.col("ground").is_in(grounds),
+            needed("ground") & ~word("ground", grounds),
             "ground",
             f"a discharge needs a ground: one of {', '.join(grounds)}",
         ),
         (
+            "ground",
+            ~needed("ground") & pl.col("ground").is_not_null() & ~word("ground", grounds),
+            "ground",
+            f"not a discharge ground (expected one of {', '.join(grounds)})",
+        ),
+        (
             "stage",
-            pl.col("kind").is_in(needs["stage"]) & ~pl.col("stage").is_in(stages),
+            needed("stage") & ~word("stage", stages),
             "stage",
             f"a stage change needs a stage: one of {', '.join(stages)}",
         ),
         (
+            "stage",
+            ~needed("stage") & pl.col("stage").is_not_null() & ~word("stage", stages),
+            "stage",
+            f"not a stage (expected one of {', '.join(stages)})",
+        ),
+        (
             "charge",
-            pl.col("kind").is_in(needs["charge"]) & pl.col("charge").is_null(),
+            needed("charge") & pl.col("charge").is_null(),
             "charge",
             "a new offence needs the charge code of the new crime, e.g. 338:4",
         ),
@@ -348,7 +366,7 @@ def _described(suspect: pl.DataFrame, t: LawTables) -> pl.DataFrame:
     return (
         pl.concat(
             [
-                suspect.filter(test.fill_null(True)).select(
+                suspect.filter(test.fill_null(False)).select(
                     row=pl.col("line").cast(pl.Int64),
                     case_id="case_id",
                     column=pl.lit(f"events:{name}"),
