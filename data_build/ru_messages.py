@@ -865,4 +865,7 @@ RU = {
     "draws": "испытаний",
     "The estimates could not be computed: {reason}": "Оценки не удалось рассчитать: {reason}",
     "The register is {db}; to sign in at {url}cases, make a token: warexempt users add NAME --org ORG --role editor": "Реестр: {db}; чтобы войти на {url}cases, создайте токен: warexempt users add ИМЯ --org ОРГАНИЗАЦИЯ --role editor",
+    "viewer (reads cases)": "наблюдатель (просмотр дел)",
+    "editor (records cases)": "редактор (ведение дел)",
+    "administrator": "администратор",
 }

@@ -407,6 +407,8 @@ def test_failed_sign_ins_are_limited(db_url: str, tokens: dict[str, str]) -> Non
 def test_signing_out_ends_the_session(client: TestClient, tokens: dict[str, str]) -> None:
     csrf = _sign_in(client, tokens["anna"])
     assert "Cases of firm-a" in client.get("/cases").text
+    assert "editor (records cases)" in client.get("/cases?lang=en").text  # the role in words, in each language
+    assert "редактор (ведение дел)" in client.get("/cases?lang=ru").text
     client.post("/cases/sign-out", data={"csrf": csrf})
     assert 'name="token"' in client.get("/cases").text
 

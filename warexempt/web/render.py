@@ -17,6 +17,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from warexempt._marks import N_
 from warexempt.explain.i18n import LANGS, date, gettext
 from warexempt.law.catalog import bundled_law
 
@@ -66,6 +67,10 @@ def _day(value: str | dt.date | None, lang: str) -> str:
     return date(day, lang)
 
 
+# a register user's role (``register.models.ROLES``) as the page names it
+ROLE_NAMES = {"viewer": N_("viewer (reads cases)"), "editor": N_("editor (records cases)"), "admin": N_("administrator")}
+
+
 def page(request: Request, template: str, lang: str, status: int = 200, **context: Any) -> HTMLResponse:
     """Render ``template`` in ``lang``; ``?lang=`` is remembered in a cookie."""
     from warexempt.web.security import CSRF_FIELD, csrf_token
@@ -78,6 +83,7 @@ def page(request: Request, template: str, lang: str, status: int = 200, **contex
         "switch_url": relative(request, lang=other),
         "_": lambda message, **kw: gettext(lang, message, **kw),
         "fmt_date": lambda value: _day(value, lang),
+        "role_name": lambda role: gettext(lang, ROLE_NAMES[role]) if role in ROLE_NAMES else role,
         "fmt_number": lambda value: format_decimal(value, locale="en_GB" if lang == "en" else lang),
         "csrf_field": CSRF_FIELD,
         "csrf_token": csrf_token(request),
