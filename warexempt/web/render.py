@@ -68,7 +68,11 @@ def _day(value: str | dt.date | None, lang: str) -> str:
 
 
 # a register user's role (``register.models.ROLES``) as the page names it
-ROLE_NAMES = {"viewer": N_("viewer (reads cases)"), "editor": N_("editor (records cases)"), "admin": N_("administrator")}
+ROLE_NAMES = {
+    "viewer": N_("viewer (reads cases)"),
+    "editor": N_("editor (records cases)"),
+    "admin": N_("administrator"),
+}
 
 
 def page(request: Request, template: str, lang: str, status: int = 200, **context: Any) -> HTMLResponse:
