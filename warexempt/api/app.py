@@ -2,9 +2,10 @@
 
 Routes are thin: each reads its input, calls ``api.services`` (the functions the web page and the CLI's views share)
 and returns their plain data as JSON. Every error is ``application/problem+json`` (``api.problems``), FastAPI's own
-validation and HTTP errors included; an unexpected failure is a 500 problem with no traceback, logged. Single
-``/check`` calls go through the micro-batcher (``api.batch``). The OpenAPI 3.1 document is ``/openapi.json``; there
-is no Swagger page (it would load scripts from a CDN).
+validation and HTTP errors included; an unexpected failure is a 500 problem with no traceback, logged. ``POST
+/check`` is answered by a fast path that skips FastAPI's routing (``api.check``) and goes through the micro-batcher
+(``api.batch``). The OpenAPI 3.1 document is ``/openapi.json``; there is no Swagger page (it would load scripts
+from a CDN).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,16 @@ from warexempt._marks import N_
 from warexempt.api import openapi as doc
 from warexempt.api import services
 from warexempt.api.batch import MicroBatcher
+from warexempt.api.check import (
+    BOOL_PARSING,
+    Answer,
+    CheckEndpoint,
+    FastCheck,
+    decide_bodies,
+    parse_json,
+    query_flag,
+    warm,
+)
 from warexempt.api.jobs import JobError, Jobs
 from warexempt.api.problems import ApiProblem, language, problem_response
 from warexempt.api.security import Guard, MiB, SignInLimiter, accept_language
@@ -53,31 +65,14 @@ def request_lang(request: Request) -> str:
 
 async def json_body(request: Request) -> Any:
     """The request body as JSON; a 400 problem naming what is wrong with it otherwise."""
-    raw = await request.body()
-    if not raw.strip():
-        raise ApiProblem(
-            400,
-            "empty_body",
-            [Problem("body", "missing", None, N_("missing; expected {expected}"), {"expected": "a JSON object"})],
-        )
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        template, params = (
-            N_("the body is not JSON (line {line}, column {column}); expected a JSON object"),
-            {"line": str(exc.lineno), "column": str(exc.colno)},
-        )
-    except (ValueError, UnicodeDecodeError):
-        template, params = N_("the body is not UTF-8 text; expected a JSON object"), {}
-    shown = raw[:80].decode("utf-8", "replace")
-    raise ApiProblem(400, "not_json", [Problem("body", "invalid_value", shown, template, params)])
+    return parse_json(await request.body())
 
 
 # ------------------------------------------------------------------------------------------------------------
 # errors → problem+json
 # ------------------------------------------------------------------------------------------------------------
 EXPECTED = {
-    "bool_parsing": N_("{value} is not true or false; expected true or false"),
+    "bool_parsing": BOOL_PARSING,
     "int_parsing": N_("{value} is not a whole number; expected a whole number"),
     "greater_than_equal": N_("{value} is too small; expected at least {limit}"),
     "less_than_equal": N_("{value} is too large; expected at most {limit}"),
@@ -162,22 +157,11 @@ CHECK_QUERY = [
         "schema": {"type": "boolean", "default": False},
     },
 ]
-FLAGS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
 
 
 def flag(request: Request, name: str) -> bool:
     """A boolean query value (``true``/``false``, ``1``/``0``, ``yes``/``no``, any case); a 422 naming it else."""
-    raw = request.query_params.get(name)
-    if raw is None:
-        return False
-    found = FLAGS.get(raw.strip().lower())
-    if found is None:
-        raise ApiProblem(
-            422,
-            "invalid_request",
-            [Problem(name, "invalid_value", raw, EXPECTED["bool_parsing"], {"value": repr(raw)})],
-        )
-    return found
+    return query_flag(request.query_params, name)
 
 
 def _routes(law: Law) -> APIRouter:
@@ -198,17 +182,13 @@ def _routes(law: Law) -> APIRouter:
         ),
     )
     async def check(request: Request) -> Response:
-        with_what_if = flag(request, "what_if")
-        data = await json_body(request)
-        say = request_lang(request)
-        if with_what_if:
-            return json_response(await run_in_threadpool(services.check, data, say, True, law))
-        case = services.parse_case(data, law=law)
-        batcher: MicroBatcher = request.app.state.batcher
-        row = await batcher.submit(case)
-        if isinstance(row, ApiProblem):
-            raise row
-        return json_response(services.answer(case, row, say, law))
+        # (``FastCheck`` answers POST /check before FastAPI routes it; this route documents it, and serves an app
+        # mounted without that middleware, through the same ``CheckEndpoint``)
+        endpoint: CheckEndpoint = request.app.state.check
+        params = request.query_params
+        accept = request.headers.get("accept-language")
+        body = await endpoint.answer(params, accept, await request.body())
+        return Response(body, media_type="application/json")
 
     answers = {
         "type": "object",
@@ -470,18 +450,25 @@ def create_app(
     db_url: str | None = None,
     *,
     jobs_dir: Path | None = None,
-    batch_window: float = 0.002,
+    batch_window: float = 0.0,
     body_limit: int = 8 * MiB,
     upload_limit: int = 512 * MiB,
+    decide_processes: int = 0,
 ) -> FastAPI:
     """The API. ``db_url``: the register's database (SQLite by default); ``jobs_dir``: where ``/bulk`` jobs keep
-    their files (a temporary folder by default); ``batch_window``: how long a lone ``/check`` waits for company."""
+    their files (a temporary folder by default); ``batch_window``: how long an idle batcher waits for company
+    (``api.batch``; 0: decide at once, the batches grow by themselves under load); ``decide_processes``: 1 to
+    read and decide ``/check`` batches in a process beside the server's (``warexempt serve`` does on 2+ cores),
+    0 in a thread."""
     law = bundled_law()
     jobs = Jobs(jobs_dir, law)
-    batcher = MicroBatcher(lambda cases: services.decide_rows(cases, law), window=batch_window)
+    batcher: MicroBatcher[tuple[bytes, str], Answer] = MicroBatcher(
+        partial(decide_bodies, law.fingerprint), window=batch_window, processes=decide_processes, warm=warm
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await batcher.start()
         yield
         await batcher.close()
         jobs.close()
@@ -505,7 +492,9 @@ def create_app(
     app.state.batcher = batcher
     app.state.sign_ins = SignInLimiter()
     _install_errors(app)
+    app.state.check = endpoint = CheckEndpoint(law, batcher)
     app.include_router(_routes(law))
+    app.add_middleware(FastCheck, endpoint=endpoint)  # inside the Guard: its headers and limits apply
     app.add_middleware(Guard, fingerprint=law.fingerprint, body_limit=body_limit, upload_limit=upload_limit)
 
     def openapi() -> dict[str, Any]:

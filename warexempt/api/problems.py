@@ -93,6 +93,10 @@ class ApiProblem(Exception):
         self.headers = dict(headers or {})
         super().__init__(detail or kind)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled whole (a ``/check`` batch may be decided in another process, ``api.batch``)."""
+        return (_rebuild, (self.status, self.kind, self.problems, self.title, self.detail, self.params, self.headers))
+
     def at(self, prefix: str) -> ApiProblem:
         """The same problem with each field under ``prefix`` (``cases[3].``)."""
         moved = [p.at(prefix + p.field) for p in self.problems]
@@ -127,6 +131,18 @@ class ApiProblem(Exception):
         if instance:
             doc["instance"] = instance
         return doc
+
+
+def _rebuild(
+    status: int,
+    kind: str,
+    problems: list[Problem],
+    title: str | None,
+    detail: str | None,
+    params: dict[str, str],
+    headers: dict[str, str],
+) -> ApiProblem:
+    return ApiProblem(status, kind, problems, title=title, detail=detail, params=params, headers=headers)
 
 
 def problem_response(problem: ApiProblem, lang: str, instance: str | None, headers: dict[str, str]) -> Response:

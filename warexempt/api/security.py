@@ -75,9 +75,7 @@ class Guard:
         self.body_limit = body_limit
         self.upload_limit = upload_limit
         self.upload_paths = upload_paths
-
-    def _headers(self) -> list[tuple[bytes, bytes]]:
-        return [(LAW_HEADER.encode(), self.fingerprint.encode())] + [
+        self.headers = [(LAW_HEADER.encode(), fingerprint.encode())] + [
             (k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()
         ]
 
@@ -87,7 +85,7 @@ class Guard:
             return
         path = str(scope.get("path", ""))
         limit = self.upload_limit if path in self.upload_paths else self.body_limit
-        extra = self._headers()
+        extra = self.headers
         started = False
 
         async def send_with_headers(message: Message) -> None:

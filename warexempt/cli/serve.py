@@ -51,8 +51,12 @@ def serve_cmd(
         "The register is {db}; to sign in at {url}cases, make a token: warexempt users add NAME --org ORG --role editor"
     )
     typer.echo(gettext(current(), hint, db=shown, url=url), err=True)
+    from warexempt.api.batch import default_processes
+
+    served = site(db)
+    served.state.batcher.use_processes(default_processes())  # /check's batches decided beside the event loop
     try:
-        uvicorn.run(site(db), host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(served, host=host, port=port, log_level="warning", access_log=False)
     except OSError as exc:  # the port is taken, the address is not this machine's
         typer.echo(in_lang(f"cannot listen on {host}:{port} ({exc.strerror or exc})"), err=True)
         raise typer.Exit(2) from None
