@@ -141,3 +141,19 @@ def test_a_deciding_process_answers_the_same_and_is_replaced_when_it_dies(tmp_pa
         assert client.post("/api/v1/check", json=CASE).json() == decision_view(facade_check(CASE), "en")
         assert client.post("/api/v1/check", json=CASE).status_code == 200  # and a new process after it
         assert app.state.batcher._executor is not None and app.state.batcher._executor is not pool
+
+
+def test_a_lone_surrogate_is_a_400_naming_the_body_not_a_500() -> None:
+    """``"\\ud800"`` alone is valid JSON but no Unicode text: the body is refused as not UTF-8 text; a surrogate pair
+    (an emoji) is one character and reads as any other."""
+    from fastapi.testclient import TestClient
+
+    from warexempt.api.app import create_app
+
+    with TestClient(create_app()) as client:
+        lone = b'{"case_id": "a\\ud800", "charges": ["158:1"], "stage": "trial", "as_of": "2025-06-01"}'
+        r = client.post("/api/v1/check", content=lone, headers={"content-type": "application/json"})
+        assert r.status_code == 400 and r.json()["errors"][0]["field"] == "body", r.text
+        pair = lone.replace(b"\\ud800", b"\\ud83d\\ude00")
+        r = client.post("/api/v1/check", content=pair, headers={"content-type": "application/json"})
+        assert r.status_code == 200 and r.json()["case_id"] == "a\U0001f600"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -77,7 +78,10 @@ def parse_json(raw: bytes) -> Any:
             [Problem("body", "missing", None, N_("missing; expected {expected}"), {"expected": "a JSON object"})],
         )
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
+        if _SURROGATE.search(raw) and not _unicode(data):  # (``\ud800`` alone: JSON, but no text a reply can carry)
+            raise ValueError("a lone surrogate")
+        return data
     except json.JSONDecodeError as exc:
         template, params = (
             N_("the body is not JSON (line {line}, column {column}); expected a JSON object"),
@@ -87,6 +91,24 @@ def parse_json(raw: bytes) -> Any:
         template, params = N_("the body is not UTF-8 text; expected a JSON object"), {}
     shown = raw[:80].decode("utf-8", "replace")
     raise ApiProblem(400, "not_json", [Problem("body", "invalid_value", shown, template, params)])
+
+
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")  # an escaped UTF-16 surrogate: a pair is a character, one alone is not
+
+
+def _unicode(data: Any) -> bool:
+    """Whether every string of the parsed body (keys too) is Unicode text, encodable as UTF-8."""
+    if isinstance(data, str):
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(data, dict):
+        return all(_unicode(k) and _unicode(v) for k, v in data.items())
+    if isinstance(data, list):
+        return all(_unicode(v) for v in data)
+    return True
 
 
 Answer = bytes | ApiProblem
