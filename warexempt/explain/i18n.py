@@ -47,7 +47,12 @@ def catalog(lang: str) -> tuple[str, ...]:
 
 def gettext(lang: str, message: str, /, **values: object) -> str:
     """Translate ``message`` and fill its ``{placeholders}``."""
-    return translations(lang).gettext(message).format(**values)
+    return _translated(lang, message).format(**values)
+
+
+@lru_cache(maxsize=1 << 14)  # (a few hundred messages, each looked up for every answer: once each suffices)
+def _translated(lang: str, message: str) -> str:
+    return translations(lang).gettext(message)
 
 
 def pick(text: Any, lang: str) -> str:

@@ -141,9 +141,25 @@ def canonical(value: object, what: str) -> str | None:
     """The vocabulary's word (``what``: stage, event kind, discharge ground) for ``value`` as people type it:
     without regard to case and surrounding spaces (``" TRIAL "`` is ``trial``, ``State_Award`` ``state_award``);
     ``None`` if it is none."""
-    known = vocabulary().ids(WORDS[what][2])
-    text = str(value).strip().lower()
-    return next((k for k in known if k.lower() == text), None)
+    return _spellings(vocabulary(), what).get(str(value).strip().lower())
+
+
+_SPELLINGS: dict[int, tuple[Vocabulary, dict[str, dict[str, str]]]] = {}  # id(vocabulary) → it and its tables
+
+
+def _spellings(vocab: Vocabulary, what: str) -> dict[str, str]:
+    """[a word as ``canonical`` reads it] → the vocabulary's word, made once per vocabulary (a case has a dozen words
+    to look up, an API batch thousands). Keyed by identity, the vocabulary kept beside its tables."""
+    held = _SPELLINGS.get(id(vocab))
+    if held is None or held[0] is not vocab:
+        held = _SPELLINGS[id(vocab)] = (vocab, {})
+    tables = held[1]
+    if what not in tables:
+        table: dict[str, str] = {}
+        for k in vocab.ids(WORDS[what][2]):
+            table.setdefault(k.lower(), k)
+        tables[what] = table
+    return tables[what]
 
 
 def _word(value: object, what: str) -> str:
