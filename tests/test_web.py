@@ -4,6 +4,7 @@ remembered and taken from ``Accept-Language``, and every word of the pages has i
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -16,6 +17,7 @@ from fastapi.responses import PlainTextResponse
 from fastapi.testclient import TestClient
 
 from warexempt.explain.i18n import catalog
+from warexempt.law.catalog import bundled_law
 from warexempt.web import security
 from warexempt.web.app import create_site
 from warexempt.web.pages import EXAMPLES
@@ -452,3 +454,14 @@ def test_the_check_has_a_json_twin(client: TestClient) -> None:
     bad = client.get("/check.json?charge=158:9&stage=trail&lang=en")
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
     assert {e["field"] for e in bad.json()["errors"]} == {"stage", "charges[1]"}
+
+
+def test_the_law_charts_reach_past_today_and_the_last_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The /law charts end on the 1 January after today and after the law's last change (not on a fixed year)."""
+    from warexempt.web import pages
+
+    law = bundled_law()
+    monkeypatch.setattr(pages, "today", lambda: dt.date(2031, 5, 1))
+    assert pages.chart_end(law) == dt.date(2032, 1, 1)
+    monkeypatch.setattr(pages, "today", lambda: dt.date(2025, 5, 1))
+    assert pages.chart_end(law) == dt.date(max(law.boundaries).year + 1, 1, 1)

@@ -26,11 +26,17 @@ router = APIRouter(include_in_schema=False)
 
 # The charts begin when the practice began; the general procedure (2002) is drawn from the left edge.
 CHART_START = dt.date(2022, 1, 1)
-CHART_END = dt.date(2027, 1, 1)
 
 
 def today() -> dt.date:
     return dt.date.today()
+
+
+def chart_end(law: Law) -> dt.date:
+    """The charts end on the 1 January after this year and after the law's last change, so that today and every
+    version in force are drawn."""
+    last = max(law.boundaries, default=today())
+    return dt.date(max(today().year, last.year) + 1, 1, 1)
 
 
 _FIELD = re.compile(r"^(?P<name>charges|events)(?:\[(?P<n>\d+)\])?(?:\.(?P<sub>\w+))?$")
@@ -235,17 +241,18 @@ def code_options(request: Request) -> HTMLResponse:
 
 def _coverage(law: Law, lang: str) -> list[tuple[str, list[tuple[dt.date, dt.date, bool, str]]]]:
     """Each stage's route in every period between the law's boundaries (``law_view`` on each boundary)."""
-    days = [d for d in law.boundaries if d < CHART_END]
+    end = chart_end(law)
+    days = [d for d in law.boundaries if d < end]
     views = [data.law_on(d, lang, law) for d in days]
     not_covered = gettext(lang, N_("no route"))
     rows = []
     for stage in law.vocabulary.stages:
         segs = []
         for i, (day, view) in enumerate(zip(days, views, strict=True)):
-            end = days[i + 1] if i + 1 < len(days) else CHART_END
+            until = days[i + 1] if i + 1 < len(days) else end
             route = next((r for r in view["routes"] if r["stage"] == stage.id), None)
             covered = bool(route and route["covered"])
-            segs.append((day, end, covered, (route or {}).get("instrument") or not_covered))
+            segs.append((day, until, covered, (route or {}).get("instrument") or not_covered))
         rows.append((label(law.vocabulary.stages, stage.id, lang), segs))
     return rows
 
@@ -297,13 +304,16 @@ def law_page(request: Request) -> HTMLResponse:
         "timeline_svg": svg.timeline_chart(
             items,
             CHART_START,
-            CHART_END,
+            chart_end(law),
             _("Every instrument and version of the law"),
             _("in force"),
             lambda year: _("since {year}", year=year),
         ),
         "coverage_svg": svg.coverage_chart(
-            _coverage(law, lang), CHART_START, CHART_END, _("Which stages of a case the law covered, and from when")
+            _coverage(law, lang),
+            CHART_START,
+            chart_end(law),
+            _("Which stages of a case the law covered, and from when"),
         ),
         "fingerprint": law.fingerprint,
     }
