@@ -17,11 +17,15 @@
    row then says how many events were acknowledged in how long. Targets: ≥ 2,000 events/s with 8 writers on
    SQLite, ≥ 5,000 on PostgreSQL, read on the grouped rows (1 writer, and single events: reported, no target).
 2. **the time to recompute the status of 100,000 registered cases** of 4 events each (quick: 10,000) through the
-   rules path: ``Register.recompute(force=True)`` (read every case and event, ``rules.engine.evaluate`` in one
-   call, write each status back into its case). The cases are filled by bulk ``INSERT``s straight into the
-   ``cases`` and ``events`` tables (the import path stores each case in its own statements with its audit rows:
-   100,000 cases would take it many minutes), with no cached status, so every case is stale; target: under 2 s,
-   on SQLite and on PostgreSQL.
+   rules path: ``Register.recompute()`` (read every case and event, ``rules.engine.evaluate`` in one call, write
+   each status back into its case) after a change of the law: before each timed run every cached status is
+   marked as derived under another law (``law_changed``, untimed), so every case is stale and every row is
+   written again — a recompute that finds a cache already up to date writes nothing, and is not what is timed.
+   The cases are filled by bulk ``INSERT``s straight into the ``cases`` and ``events`` tables (the import path
+   stores each case in its own statements with its audit rows: 100,000 cases would take it many minutes), with no
+   cached status; the first recompute derives them all (reported on a row of its own, no target). Target: under
+   2 s, on SQLite and on PostgreSQL; the row gives this process's CPU time beside the wall time (PostgreSQL's
+   own work runs in the server's process).
 """
 
 from __future__ import annotations
@@ -425,22 +429,56 @@ def recompute_rows(quick: bool, out: Path, log: Callable[[str], None]) -> list[T
                 f"register: {n:,} cases and {4 * n:,} events bulk-inserted into {name} in {time.perf_counter() - t:.1f} s"
             )
             with Register.open(url) as reg:
-                reg.recompute(force=True)  # warm-up: the compiled law, the connection, the tables in cache
-                times, report = [], None
+                # the first derivation (no cached status at all): also the warm-up (the compiled law, the
+                # connection, the tables in cache); reported, not the target's figure
+                t, c = time.perf_counter(), time.process_time()
+                first = reg.recompute()
+                first_s, first_cpu = time.perf_counter() - t, time.process_time() - c
+                times, cpu, report = [], [], None
                 for _ in range(1 if quick else 3):
-                    t = time.perf_counter()
-                    report = reg.recompute(force=True)
+                    law_changed(reg)  # every cached status now stale, as after a change of the law files
+                    t, c = time.perf_counter(), time.process_time()
+                    report = reg.recompute()
                     times.append(time.perf_counter() - t)
+                    cpu.append(time.process_time() - c)
                 assert report is not None
                 outcomes = outcome_mix(reg)
+        log(
+            f"   register: first derivation of {n:,} statuses (no cache) on {name}: {first_s:.2f} s "
+            f"(this process's CPU {first_cpu:.2f} s), {first.recomputed:,} recomputed"
+        )
         best = min(times)
-        if report.recomputed != n:
+        if report.recomputed != n or first.recomputed != n:
             row.figure, row.result = f"{report.recomputed:,} of {n:,} recomputed", "FAIL"
             continue
-        row.figure = f"{best:.2f} s (best of {len(times)}; {n / best:,.0f} cases/s)"
+        row.figure = f"{best:.2f} s (best of {len(times)}; {n / best:,.0f} cases/s; CPU here {min(cpu):.2f} s)"
         row.ratio, row.result = limit_ratio(best, RECOMPUTE_MAX_S), verdict(best <= RECOMPUTE_MAX_S)
         log(f"   {row.measure}: {row.figure}; outcomes seen: {outcomes}")
+        rows.append(
+            Target(
+                f"register: first derivation of {rows_label(n)} statuses (no cached status; info), {name}",
+                f"{first_s:.2f} s (CPU here {first_cpu:.2f} s)",
+            )
+        )
     return rows
+
+
+EARLIER_LAW = "an earlier law"  # not a fingerprint any law has (they are hex digests)
+
+
+def law_changed(reg: Any) -> None:
+    """Make every cached status stale as a change of the law files does: the statuses stay, but they were derived
+    under another law's fingerprint, so a recompute must judge every case again and write every row (untimed;
+    PostgreSQL is vacuumed after it, as autovacuum would be between two law changes)."""
+    import sqlalchemy as sa
+
+    from warexempt.register.models import CASES
+
+    with reg.engine.begin() as conn:
+        conn.execute(sa.update(CASES).values(status_law=EARLIER_LAW))
+    if reg.engine.dialect.name == "postgresql":
+        with reg.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE cases")
 
 
 def section(quick: bool, out: Path, log: Callable[[str], None]) -> list[Target]:

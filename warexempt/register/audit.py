@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import rfc8785
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
+from warexempt.register.db import insert_rows
 from warexempt.register.models import AUDIT, ORGS
 
 GENESIS = "0" * 64
@@ -55,7 +56,11 @@ def canonical(value: Any) -> str:
         data = _plain(value)
     except _NotPlain:
         return rfc8785.dumps(jsonable(value)).decode("utf-8")
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(data)
+
+
+# one encoder for every call (``json.dumps`` with options builds a new one each time)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 class _NotPlain(Exception):
@@ -63,7 +68,27 @@ class _NotPlain(Exception):
 
 
 def _plain(value: Any) -> Any:
-    """``jsonable(value)`` in the same walk that checks it is plain (else ``_NotPlain``): one pass, not two."""
+    """``jsonable(value)`` in the same walk that checks it is plain (else ``_NotPlain``): one pass, not two.
+
+    Every audit row passes here (its before, its after, then its fields for the hash), so the common leaves — text,
+    ``None``, booleans — are taken by their exact type inside the container's loop, without a call each."""
+    kind = type(value)
+    if kind is dict:
+        out = {}
+        for k, v in value.items():
+            key = k if type(k) is str else str(k)
+            if not key.isascii():
+                raise _NotPlain
+            leaf = type(v)
+            out[key] = v if leaf is str or v is None or leaf is bool else _plain(v)
+        return out
+    if kind is list or kind is tuple:
+        return [v if type(v) is str or v is None else _plain(v) for v in value]
+    return _plain_other(value)
+
+
+def _plain_other(value: Any) -> Any:
+    """``_plain`` of anything but an exact dict, list or tuple (subclasses too)."""
     if value is None or isinstance(value, str | bool):
         return value
     if isinstance(value, int):
@@ -71,13 +96,7 @@ def _plain(value: Any) -> Any:
             raise _NotPlain
         return value
     if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            key = str(k)
-            if not key.isascii():
-                raise _NotPlain
-            out[key] = _plain(v)
-        return out
+        return _plain(dict(value))
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, dt.datetime | dt.date):
@@ -97,6 +116,20 @@ def digest(row: dict[str, Any]) -> str:
 
 def request_id() -> str:
     return uuid.uuid4().hex
+
+
+Entry = tuple[str, str, str | None, str | None, str | None]  # actor, action, case, before and after as canonical JSON
+
+
+def encode(actor: str, action: str, case_label: str | None = None, before: Any = None, after: Any = None) -> Entry:
+    """An audit entry's fields with its before/after as canonical JSON (what ``Chain.add_encoded`` takes)."""
+    return (
+        actor,
+        action,
+        case_label,
+        None if before is None else canonical(before),
+        None if after is None else canonical(after),
+    )
 
 
 @dataclass
@@ -130,6 +163,12 @@ class Chain:
         after: Any = None,
         at: dt.datetime | None = None,
     ) -> None:
+        self.add_encoded(encode(actor, action, case_label, before, after), at)
+
+    def add_encoded(self, entry: Entry, at: dt.datetime | None = None) -> None:
+        """``add`` of an entry whose before/after are already canonical JSON (``encode``): a writer encodes its
+        entries before it takes the chain's lock, so that only the hashes are computed while it holds it."""
+        actor, action, case_label, before, after = entry
         self.seq += 1
         row = {
             "org_id": self.org_id,
@@ -138,8 +177,8 @@ class Chain:
             "actor": actor,
             "action": action,
             "case_label": case_label,
-            "before": None if before is None else canonical(before),
-            "after": None if after is None else canonical(after),
+            "before": before,
+            "after": after,
             "request_id": self.request,
             "prev_hash": self.head,
         }
@@ -149,7 +188,7 @@ class Chain:
     def flush(self) -> None:
         if not self.rows:
             return
-        self.conn.execute(insert(AUDIT), self.rows)
+        insert_rows(self.conn, AUDIT, self.rows)
         self.conn.execute(update(ORGS).where(ORGS.c.id == self.org_id).values(audit_seq=self.seq, audit_head=self.head))
         self.rows = []
 

@@ -92,7 +92,7 @@ class CaseRow(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     seq: Mapped[int] = mapped_column(Integer, default=0)  # the last event's seq (0: none)
     # the derived status, cached with what it was derived from
-    outcome: Mapped[str | None] = mapped_column(String(40), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(40))  # not indexed: no query reads it (migration 0002)
     eligible: Mapped[bool | None] = mapped_column(Boolean)
     record_cleared: Mapped[bool | None] = mapped_column(Boolean)
     status: Mapped[str | None] = mapped_column(Text)  # the decision row as JSON

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -509,14 +509,30 @@ def derive(records: Sequence[CaseRecord], law: Law) -> list[dict[str, Any]]:
 
 def parse_event(event: Event | Mapping[str, Any]) -> Event:
     """One event, checked as ``check`` checks it (``Invalid`` naming each problem as ``event.FIELD``)."""
-    if isinstance(event, Event):
-        return event
-    try:
-        case = Case.parse({"charges": ["158:1"], "stage": "pre_trial", "events": [dict(event)]})
-    except CaseError as exc:
-        problems = [(f.replace("events[1]", "event"), m) for f, m in exc.problems]
-        raise Invalid("the event cannot be recorded", problems=problems) from None
-    return case.events[0]
+    return parse_events([event], lambda _: "event")[0]
+
+
+def parse_events(events: Sequence[Event | Mapping[str, Any]], place: Callable[[int], str]) -> list[Event]:
+    """Events checked as ``check`` checks them, all in one validation (a batch pays for one, not one per event);
+    ``Invalid`` names every problem by ``place(i)`` of its event (the ``i``-th, from 1) and its field."""
+    given = [(i, dict(e)) for i, e in enumerate(events, 1) if not isinstance(e, Event)]
+    found: dict[int, Event] = {}
+    if given:
+        try:
+            case = Case.parse({"charges": ["158:1"], "stage": "pre_trial", "events": [e for _, e in given]})
+        except CaseError as exc:
+            problems = [(_place(f, given, place), m) for f, m in exc.problems]
+            raise Invalid("the event cannot be recorded", problems=problems) from None
+        found = {i: e for (i, _), e in zip(given, case.events, strict=True)}
+    return [e if isinstance(e, Event) else found[i] for i, e in enumerate(events, 1)]
+
+
+def _place(field: str, given: Sequence[tuple[int, Any]], place: Callable[[int], str]) -> str:
+    """A problem's field ``events[j].FIELD`` of the validated list as ``place(i).FIELD`` of the caller's event."""
+    head, sep, rest = field.partition("]")
+    if not head.startswith("events[") or not sep:
+        return field
+    return place(given[int(head[len("events[") :]) - 1][0]) + rest
 
 
 def parse_case(
@@ -659,7 +675,8 @@ def cache_values(status: Mapping[str, Any], seq: int, day: dt.date, law: Law) ->
         "outcome": status["outcome"],
         "eligible": status["eligible"],
         "record_cleared": status["record_cleared"],
-        "status": json.dumps(status_json(status), ensure_ascii=False),
+        # compact, as ``recompute`` writes it (Polars' ``json_encode``): an unchanged status is then the same text
+        "status": json.dumps(status_json(status), ensure_ascii=False, separators=(",", ":")),
         "status_law": law.fingerprint,
         "status_seq": seq,
         "status_day": day,
@@ -667,7 +684,7 @@ def cache_values(status: Mapping[str, Any], seq: int, day: dt.date, law: Law) ->
 
 
 def event_values(
-    case_id: int, seq: int, event: Event, supersedes: str | None, actor: Actor, when: dt.datetime
+    case_id: int, seq: int, event: Event, supersedes: str | None, actor: Actor, when: dt.datetime | None
 ) -> dict[str, Any]:
     return {
         "case_id": case_id,
@@ -720,11 +737,24 @@ def audit_steps(
     steps: Sequence[StepResult],
     when: dt.datetime,
 ) -> None:
-    """One audit row per stored event: the event, its effect, and the case's status before and after it."""
+    """One audit row per stored event (``audit_entries``)."""
+    for entry in audit_entries(actor, row, values, steps):
+        chain.add_encoded(entry, when)
+
+
+def audit_entries(
+    actor: Actor, row: Any, values: Sequence[Mapping[str, Any]], steps: Sequence[StepResult]
+) -> list[audit.Entry]:
+    """The audit entries of stored events, encoded: the event, its effect, and the case's status before and after
+    it (``values``: the events' rows; their ``recorded_at`` is not logged, so they may be made before it is known)."""
     before = brief(json.loads(row.status)) if row.status else None
+    out = []
     for v, step in zip(values, steps, strict=True):
         after = brief(step.status)  # (its four fields are JSON values already: no ``status_json`` walk)
-        chain.add(
-            actor.name, "event", row.label, before, {**audit_event(v), "effect": step.effect, "status": after}, when
+        out.append(
+            audit.encode(
+                actor.name, "event", row.label, before, {**audit_event(v), "effect": step.effect, "status": after}
+            )
         )
         before = after
+    return out

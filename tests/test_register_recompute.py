@@ -1,0 +1,101 @@
+"""``register recompute`` writes only what changed (issue 10, item 8), on both back ends.
+
+A recompute after a law change must stamp every case with the new law, store the status the new law gives, and
+leave a status that came out the same as it was (PostgreSQL writes only its law, seq and day); a forced recompute
+under an unchanged law rewrites nothing; and a case whose cache changed after it was read is never stamped.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import polars as pl
+import pytest
+import sqlalchemy
+
+from warexempt.law.catalog import load_law
+from warexempt.register import recompute
+from warexempt.register.models import CASES
+from warexempt.register.store import Register, derive
+
+from . import test_register_support as support
+from .conftest import HONOUR
+
+db_url, reg, admin = support.db_url, support.reg, support.admin  # the fixtures, on both back ends
+
+CONTRACT = {"date": "2025-01-10", "kind": "contract_signed"}
+PETITION = {"date": "2025-01-20", "kind": "command_petition"}
+SUSPENDED = {"date": "2025-02-01", "kind": "suspended"}
+AWARD = {"date": "2025-04-01", "kind": "state_award", "award": "медаль «За отвагу»"}
+
+
+def _stored(reg: Register, org_id: int) -> dict[str, Any]:
+    columns = (CASES.c.label, CASES.c.status, CASES.c.status_law, CASES.c.status_seq, CASES.c.status_day)
+    query = sqlalchemy.select(*columns).where(CASES.c.org_id == org_id)
+    if reg.engine.dialect.name == "postgresql":
+        query = query.add_columns(sqlalchemy.literal_column("xmin::text").label("version"))
+    with reg.engine.connect() as conn:
+        return {r.label: r for r in conn.execute(query)}
+
+
+def _cases(reg: Register, actor: Any) -> None:
+    histories = [
+        [CONTRACT],
+        [CONTRACT, PETITION],
+        [CONTRACT, PETITION, SUSPENDED],
+        [CONTRACT, PETITION, SUSPENDED, AWARD],
+    ]
+    for i, events in enumerate(histories):
+        reg.add_case(actor, f"C-{i}", ["158:2"], "pre_trial", events=events, as_of="2026-06-10")
+
+
+def test_a_law_change_stamps_every_case_and_stores_the_new_laws_answer(reg, admin, tmp_path):
+    _cases(reg, admin)
+    (tmp_path / "honour.yaml").write_text(HONOUR, encoding="utf-8")
+    amended = Register(reg.engine, load_law(tmp_path))
+    before = _stored(reg, admin.org_id)
+    done = amended.recompute(admin)
+    after = _stored(reg, admin.org_id)
+    assert done.recomputed == len(after) == 4
+    assert {r.status_law for r in after.values()} == {amended.law.fingerprint}
+    expected = derive([amended.get(admin, label) for label in sorted(after)], amended.law)
+    for label, status in zip(sorted(after), expected, strict=True):
+        assert json.loads(after[label].status) == status  # what the new law says, whether it changed or not
+        assert after[label].status_seq == amended.get(admin, label).seq
+    kept = [label for label in after if after[label].status == before[label].status]
+    assert kept, "the amendment changes no answer of a case without an award: their status text stays"
+    # a forced recompute under the same law finds every cache up to date and rewrites no row
+    again = amended.recompute(admin, force=True)
+    assert again.recomputed == 4 and again.changed == 0
+    unchanged = _stored(reg, admin.org_id)
+    assert unchanged == after  # (PostgreSQL: the same row versions, xmin included)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # (only PostgreSQL restamps: SQLite writes
+def test_a_case_whose_cache_changed_after_it_was_read_is_not_stamped(reg, admin):  # the whole status, seq-checked)
+    _cases(reg, admin)
+    row = _stored(reg, admin.org_id)["C-1"]
+    with reg.engine.connect() as conn:
+        case_id, seq = conn.execute(
+            sqlalchemy.select(CASES.c.id, CASES.c.seq).where(CASES.c.org_id == admin.org_id, CASES.c.label == "C-1")
+        ).one()
+
+    def restamp(old_law: str) -> None:
+        frame = pl.DataFrame(
+            {
+                "id": [case_id],
+                "seq": [seq],
+                "as_of": [str(row.status_day)],
+                "status_law": [old_law],
+                "status_seq": [row.status_seq],
+                "old_day": [str(row.status_day)],
+            }
+        )
+        with reg.write() as conn:
+            recompute._restamp(conn, frame, "a later law")
+
+    restamp("a law it was not read under")  # another writer stored another law's status meanwhile
+    assert _stored(reg, admin.org_id)["C-1"].status_law == row.status_law
+    restamp(row.status_law)  # still as read: stamped
+    assert _stored(reg, admin.org_id)["C-1"].status_law == "a later law"
