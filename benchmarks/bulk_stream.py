@@ -8,11 +8,15 @@ million rows (``bulk.cases_frame``, made once in the bench folder and reused), d
   cluster's start included) and peak memory of the process tree (client, nanny and workers: ``bulk.measure``
   polls it with psutil); target: within 1.5x of the streamed run.
 
-Both runs write their decisions part by part in the same order: their files are compared by SHA-256.
+Both runs write their decisions part by part in the same order: their files are compared by SHA-256. Beside each
+wall time, the CPU time of the process tree (user + system, of the processes waited for: the CLI and the cluster's
+workers) and the load average as the run started: the machine is shared, and a wall-time ratio means little without
+them.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,10 +70,12 @@ def streamed(quick: bool, out: Path, log: Callable[[str], None]) -> list[Target]
     work = out / "bulk_stream"
     work.mkdir(exist_ok=True)
     parts = ["--chunk-rows", str(PART)]
+    load_local = os.getloadavg()[0]
     local = _run("streamed", src, work / "local.parquet", n, parts)
     log(f"bulk_stream: streamed {n:,} rows: {local.wall:.1f} s, peak {local.peak_mib:,.0f} MiB {local.note}")
     if not local.ok:
         log(local.stderr[-2000:])
+    load_dask = os.getloadavg()[0]
     dask = _run("LocalCluster", src, work / "dask.parquet", n, [*parts, "--dask", "local:2"])
     log(f"bulk_stream: LocalCluster {n:,} rows: {dask.wall:.1f} s, peak {dask.peak_mib:,.0f} MiB {dask.note}")
     if not dask.ok:
@@ -88,14 +94,18 @@ def streamed(quick: bool, out: Path, log: Callable[[str], None]) -> list[Target]
     return [
         Target(
             f"bulk {rows} Parquet rows streamed (parts of {rows_label(PART)})",
-            f"{local.wall:.1f} s, peak {peak_gib:.2f} GiB" if local.ok else f"failed ({local.note})",
+            f"{local.wall:.1f} s (CPU {local.cpu:.0f} s, load {load_local:.1f}), peak {peak_gib:.2f} GiB"
+            if local.ok
+            else f"failed ({local.note})",
             f"peak < {PEAK_GIB:g} GiB",
             f"{peak_gib / PEAK_GIB:.2f}× of limit" if local.ok else "-",
             verdict(local.ok and peak_gib < PEAK_GIB),
         ),
         Target(
             f"bulk {rows} rows on a LocalCluster of 2 workers (vs streamed; {same or 'not compared'})",
-            f"{dask.wall:.1f} s, peak {dask.peak_mib / 1024:.2f} GiB (tree)" if dask.ok else f"failed ({dask.note})",
+            f"{dask.wall:.1f} s (CPU {dask.cpu:.0f} s, load {load_dask:.1f}), peak {dask.peak_mib / 1024:.2f} GiB (tree)"
+            if dask.ok
+            else f"failed ({dask.note})",
             f"≤ {CLUSTER_RATIO:g}× streamed",
             f"{ratio:.2f}×" if ratio == ratio else "-",
             verdict(dask.ok and ratio <= CLUSTER_RATIO and same == "outputs identical"),

@@ -5,7 +5,9 @@ case's events read in its own partition (RULES.md §1: the whole history decides
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -14,7 +16,15 @@ from typer.testing import CliRunner
 
 from warexempt.cli.app import app
 from warexempt.population.bulk import run_bulk
-from warexempt.population.distributed import DaskAddressError, cluster, dask_chunks, parse_address
+from warexempt.population.distributed import (
+    DaskAddressError,
+    Partition,
+    _chunk,
+    cluster,
+    dask_chunks,
+    decide_partition,
+    parse_address,
+)
 from warexempt.population.stream import COUNT_KEYS, run_in_parts, tally
 
 from .conftest import missing_part
@@ -50,7 +60,40 @@ def test_the_cluster_decides_as_this_machine_row_for_row(tmp_path: Path, schedul
     assert (spread.rows, spread.decided) == (local.rows, local.decided)
     assert spread.counts is not None
     assert spread.counts.equals(tally(want).sort(COUNT_KEYS, nulls_last=True).select(spread.counts.columns))
-    assert not list(tmp_path.glob(".warexempt-dask-*"))  # a CSV's temporary Parquet copy is removed
+    assert not list(tmp_path.glob(".warexempt-dask-*"))  # a CSV's temporary Parquet copy, the parts: removed
+
+
+@pytest.mark.parametrize("out_suffix", [".parquet", ".csv"])
+def test_the_workers_part_files_join_into_the_local_file_byte_for_byte(
+    tmp_path: Path, scheduler: str, out_suffix: str
+) -> None:
+    """Each worker writes its part's decisions; joined in order they are the local run's file, byte for byte, and
+    the part files' folder is gone."""
+    src, ev = _inputs(tmp_path, ".parquet", with_events=True)
+    there, here = tmp_path / f"dask{out_suffix}", tmp_path / f"local{out_suffix}"
+    spread = run_in_parts(src, T, DAY, there, events=ev, chunk_rows=70, chunks=dask_chunks(scheduler, in_flight=2))
+    local = run_in_parts(src, T, DAY, here, events=ev, chunk_rows=70)
+    assert there.read_bytes() == here.read_bytes() and there.stat().st_size > 1000
+    assert spread.errors.equals(local.errors)
+    assert not list(tmp_path.glob(".warexempt-dask-*"))
+
+
+def test_a_part_typed_otherwise_is_cast_to_the_first_parts_schema(tmp_path: Path) -> None:
+    """The guard of ``dask_chunks``: a part whose columns came out in other types than the first part's is decided
+    again and cast to them before it is written, as ``Appender`` casts it; its counts come with it."""
+    src, _ = _inputs(tmp_path, ".parquet")
+    part = Partition(str(src), 50, 60, DAY, True, False, (), None, str(tmp_path), count=True)
+    plain, schema = _chunk(decide_partition(part))
+    wanted = pl.Schema({**schema, "rule": pl.Categorical()})
+    cast, got = _chunk(decide_partition(replace(part, cast=pickle.dumps(wanted))))
+    assert plain.written is not None and cast.written is not None and got == wanted != schema
+    assert pl.read_parquet(cast.written).equals(pl.read_parquet(plain.written).cast(wanted))
+    assert plain.tally is not None and plain.tally.sort(COUNT_KEYS, nulls_last=True).equals(
+        tally(pl.read_parquet(plain.written)).sort(COUNT_KEYS, nulls_last=True)
+    )
+    assert (
+        plain.rows == 60 and plain.found.height > 0 and plain.found["row"].to_numpy().min() > 50
+    )  # numbered in the file
 
 
 def test_the_cli_on_a_scheduler_writes_the_local_set(tmp_path: Path, scheduler: str) -> None:

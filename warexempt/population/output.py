@@ -80,7 +80,7 @@ _DEBRIS = r"\.(\d+)-[0-9a-f]{8}\.(?:tmp|partial)"
 
 # Temporary name -> the file it becomes: the files being written now, removed on a signal. ``write`` writes a staged
 # name in place (the run renames it at its commit), and any other path through a temporary name of its own.
-_STAGED: dict[Path, Path] = {}
+STAGED: dict[Path, Path] = {}
 _COMMIT = threading.Lock()  # held by a commit; a signal's clean-up waits for it
 
 
@@ -104,7 +104,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _temporary(path: Path, token: str | None = None, kind: str = "tmp") -> Path:
+def temporary(path: Path, token: str | None = None, kind: str = "tmp") -> Path:
     return path.with_name(f"{path.name}.{token or _token()}.{kind}")
 
 
@@ -114,7 +114,7 @@ def _token() -> str:
 
 def is_parquet(path: Path) -> bool:
     """Whether ``path`` (a run's staged name, or any other) is written as Parquet: by its final file's suffix."""
-    return (_STAGED.get(path) or path).suffix.lower() == ".parquet"
+    return (STAGED.get(path) or path).suffix.lower() == ".parquet"
 
 
 def write(data: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
@@ -125,13 +125,13 @@ def write(data: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
     leaves a half-written file under the real name; a failed one removes the folder, so that a write still under
     way in the query's own threads cannot leave a file behind either.
     """
-    final = _STAGED.get(path)
-    folder = None if final is not None else _temporary(path, kind="partial")
+    final = STAGED.get(path)
+    folder = None if final is not None else temporary(path, kind="partial")
     target = path if folder is None else folder / path.name
     parquet = (final or path).suffix.lower() == ".parquet"
     if folder is not None:
         folder.mkdir()
-        _STAGED[target] = path
+        STAGED[target] = path
     try:
         if isinstance(data, pl.DataFrame) and parquet:  # already in memory (the errors): no query to stream
             data.write_parquet(target, compression="lz4")
@@ -146,16 +146,16 @@ def write(data: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
             folder.rmdir()
     except BaseException:
         if folder is not None:
-            _remove(folder)
+            remove_folder(folder)
         else:
             target.unlink(missing_ok=True)
         raise
     finally:
         if folder is not None:
-            _STAGED.pop(target, None)
+            STAGED.pop(target, None)
 
 
-def _remove(folder: Path, tries: int = 100) -> None:
+def remove_folder(folder: Path, tries: int = 100) -> None:
     """Remove a failed write's folder. A sink that failed can return while the query's writer thread still closes
     its file (Polars does not join it first), re-creating the file after a first removal: try again until it is gone
     (a second at most)."""
@@ -177,13 +177,13 @@ class Appender:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        final = _STAGED.get(path)
+        final = STAGED.get(path)
         self.parquet = (final or path).suffix.lower() == ".parquet"
-        self.folder = None if final is not None else _temporary(path, kind="partial")
+        self.folder = None if final is not None else temporary(path, kind="partial")
         self.target = path if self.folder is None else self.folder / path.name
         if self.folder is not None:
             self.folder.mkdir()
-            _STAGED[self.target] = path
+            STAGED[self.target] = path
         self.schema: pl.Schema | None = None
         self._writer: Any = None
         self._arrow: Any = None
@@ -227,7 +227,7 @@ class Appender:
             raise
         finally:
             if self.folder is not None:
-                _STAGED.pop(self.target, None)
+                STAGED.pop(self.target, None)
 
     def abort(self) -> None:
         for handle in (self._writer, self._csv):
@@ -235,8 +235,8 @@ class Appender:
                 if handle is not None:
                     handle.close()
         if self.folder is not None:
-            _remove(self.folder)
-            _STAGED.pop(self.target, None)
+            remove_folder(self.folder)
+            STAGED.pop(self.target, None)
         else:
             self.target.unlink(missing_ok=True)
 
@@ -444,7 +444,7 @@ class BulkRun:
         self.started = time.perf_counter()
         self.started_at = dt.datetime.now(dt.UTC)
         token = _token()
-        self.staged = Targets(*(_temporary(p, token) for p in targets.files()))
+        self.staged = Targets(*(temporary(p, token) for p in targets.files()))
         self.committed = False
         self.manifest: dict[str, Any] = {}
         self._lock = _Lock(targets.lock, targets.decisions)
@@ -509,7 +509,7 @@ class BulkRun:
             self._watch.uninstall()
             raise
         for tmp, final in zip(self.staged.files(), self.targets.files(), strict=True):
-            _STAGED[tmp] = final
+            STAGED[tmp] = final
         try:  # made at once, empty: the names are taken, and each folder is shown to take a new file
             for tmp in self.staged.files():
                 os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
@@ -536,12 +536,12 @@ class BulkRun:
         for tmp in list(files):
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
-            _STAGED.pop(tmp, None)
+            STAGED.pop(tmp, None)
 
     def _interrupted(self, signum: int) -> None:
         """From the watcher thread: clean up and end the process (after a commit in progress)."""
         with _COMMIT:
-            self._remove_staged(_STAGED)  # this run's, and any other file being written now: the process ends
+            self._remove_staged(STAGED)  # this run's, and any other file being written now: the process ends
             self._lock.release()
             name = signal.Signals(signum).name
             if self.committed:
@@ -568,7 +568,7 @@ class BulkRun:
             t.manifest.unlink(missing_ok=True)  # from here to the new manifest the set reads as incomplete
             for tmp, final in ((s.decisions, t.decisions), (s.errors, t.errors)):
                 tmp.replace(final)
-                _STAGED.pop(tmp, None)
+                STAGED.pop(tmp, None)
             body = {
                 "manifest_version": MANIFEST_VERSION,
                 "input_path": str(self.infile.resolve()),
@@ -589,7 +589,7 @@ class BulkRun:
             }
             s.manifest.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
             s.manifest.replace(t.manifest)
-            _STAGED.pop(s.manifest, None)
+            STAGED.pop(s.manifest, None)
             self.committed = True
         self.manifest = body
         return body

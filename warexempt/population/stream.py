@@ -12,6 +12,9 @@ and, with an events file, which of its lines were taken. A CSV file is read whol
 numbered), then decided and written in parts; Parquet is streamed from disk. The price of an events file: each part
 scans it for its own cases' events (filtered as it is read), one pass over the events file per part.
 
+On a Dask cluster (``population.distributed``) each worker writes its part's decisions as a file of its own and
+counts them; this process joins the files in order without decoding them (``population.parts.Joiner``).
+
 ``--summary`` without ``-o`` writes no decisions at all: each part's decisions are counted (outcome, eligible, stage,
 route, list version, deciding provision) and dropped, so that only aggregate numbers leave the run.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +37,7 @@ from warexempt.population.bulk import BulkResult, Progress, _prepare, decide_par
 from warexempt.population.checks import ERROR_SCHEMA
 from warexempt.population.events import read_events, scan_events
 from warexempt.population.output import Appender, is_parquet
+from warexempt.population.parts import Joiner
 from warexempt.population.source import Cases, read_cases, unreadable
 
 __all__ = ["AUTO_ROWS", "CHUNK_ROWS", "COUNT_KEYS", "Chunk", "decide_chunk", "repeated_ids_of", "run_in_parts"]
@@ -45,14 +50,18 @@ COUNT_KEYS = ("outcome", "eligible", "stage", "route", "list_version", "provisio
 @dataclass
 class Chunk:
     """One part decided: its decisions (the output's columns and types), its errors (``row``: the position among
-    the file's readable rows, from 1), the events file's errors, the counts, the events file's lines it took."""
+    the file's readable rows, from 1), the events file's errors, the counts, the events file's lines it took.
+    A part decided on a Dask worker brings no decisions: ``written``, the file it wrote them to (``None``: a run
+    without an output), and ``tally``, their counts (``count`` runs)."""
 
-    decisions: pl.DataFrame
+    decisions: pl.DataFrame | None
     found: pl.DataFrame
     event_errors: pl.DataFrame
     rows: int
     bad: int
     event_lines: npt.NDArray[np.int64] | None
+    written: Path | None = None
+    tally: pl.DataFrame | None = None
 
 
 def repeated_ids_of(source: pl.LazyFrame) -> pl.Series:
@@ -90,17 +99,26 @@ def decide_chunk(
 
 @dataclass
 class Plan:
-    """What every part of a run needs: the file read (as a query), its size, its repeated ids, the part size."""
+    """What every part of a run needs: the file read (as a query), its size, its repeated ids, the part size.
+
+    The repeated ids are found in a thread of their own (``found_repeated``) while the parts' machinery gets ready
+    (a Dask cluster starts in seconds): ``repeated`` waits for them, and raises what finding them raised."""
 
     path: Path
     cases: Cases
     total: int
-    repeated: pl.Series
+    found_repeated: Future[pl.Series]
     size: int
     as_of: dt.date
     parquet: bool
     events: Path | None
     ignore_extra_columns: bool
+    output: Path | None = None  # where the decisions go (a worker writes its part beside it)
+    count: bool = False  # whether the decisions are counted (``COUNT_KEYS``)
+
+    @property
+    def repeated(self) -> pl.Series:
+        return self.found_repeated.result()
 
     @property
     def offsets(self) -> list[int]:
@@ -147,13 +165,15 @@ def run_in_parts(
     cases = read_cases(path, ignore_extra_columns=ignore_extra_columns, with_events=events is not None)
     try:
         total = int(cases.frame.select(pl.len()).collect().item())
-        repeated = repeated_ids_of(cases.frame)
     except pl.exceptions.PolarsError as exc:
         raise unreadable(path, exc) from None
+    pool = ThreadPoolExecutor(1, thread_name_prefix="warexempt-repeated-ids")
+    repeated = pool.submit(repeated_ids_of, cases.frame)
+    pool.shutdown(wait=False)  # (the one task runs on; its thread ends with it)
     size = max(int(chunk_rows or CHUNK_ROWS), 1)
     parquet = output is None or is_parquet(output)
-    plan = Plan(path, cases, total, repeated, size, as_of, parquet, events, ignore_extra_columns)
-    sink = Appender(output) if output is not None else None
+    plan = Plan(path, cases, total, repeated, size, as_of, parquet, events, ignore_extra_columns, output, count)
+    sink: Appender | Joiner | None = None
     tallies: list[pl.DataFrame] = []
     found: list[pl.DataFrame] = []
     event_errors: list[pl.DataFrame] = []
@@ -164,10 +184,11 @@ def run_in_parts(
     try:
         try:
             for chunk in chunks(plan, t):
-                if sink is not None:
-                    sink.add(chunk.decisions)
+                if output is not None:
+                    sink = sink or (Joiner(output) if chunk.written is not None else Appender(output))
+                    _add(sink, chunk)
                 if count:
-                    tallies.append(tally(chunk.decisions))
+                    tallies.append(chunk.tally if chunk.tally is not None else tally(_decisions(chunk)))
                 found.append(chunk.found)
                 event_errors.append(chunk.event_errors)
                 if chunk.event_lines is not None:
@@ -189,6 +210,22 @@ def run_in_parts(
     errors = pl.concat([cases.with_errors(pl.concat(found)), _sorted(event_errors)])
     counts = _summed(tallies) if count else None
     return BulkResult(rows + cases.errors.height, rows - bad, errors, counts)
+
+
+def _add(sink: Appender | Joiner, chunk: Chunk) -> None:
+    """A part's decisions appended: a frame (``Appender``), or the file a worker wrote (``Joiner``)."""
+    if isinstance(sink, Joiner) and chunk.written is not None:
+        sink.add(chunk.written)
+    elif isinstance(sink, Appender):
+        sink.add(_decisions(chunk))
+    else:
+        raise ValueError("a part without the decisions file the others have")
+
+
+def _decisions(chunk: Chunk) -> pl.DataFrame:
+    if chunk.decisions is None:
+        raise ValueError("a part decided without its decisions")
+    return chunk.decisions
 
 
 def _orphans(events: Path, t: LawTables, lines: list[npt.NDArray[np.int64]]) -> pl.DataFrame:
