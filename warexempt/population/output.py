@@ -166,14 +166,9 @@ def remove_folder(folder: Path, tries: int = 100) -> None:
         time.sleep(0.01)
 
 
-class Appender:
-    """Decisions written part by part into one file, for a run larger than memory (``population.stream``): Parquet
-    a row group or more per part (``pyarrow.parquet.ParquetWriter``), CSV its lines appended. The file reads back
-    equal to one ``write`` of all parts (the same types: each part is cast to the first part's schema).
-
-    As ``write``: a run's staged name is written in place (the run renames it at its commit); any other path is
-    written into a temporary folder beside it and renamed by ``close``. ``abort`` removes what was written.
-    """
+class Staged:
+    """A file written under a run's staged name in place (the run renames it at its commit), else into a temporary
+    folder beside it and renamed once whole (``write``'s rule): the staging ``Appender`` and ``parts.Joiner`` share."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -184,6 +179,44 @@ class Appender:
         if self.folder is not None:
             self.folder.mkdir()
             STAGED[self.target] = path
+
+    def abort(self) -> None:
+        self.discard()
+
+    def commit(self, finish: Callable[[], None]) -> None:
+        """``finish`` the file and, outside a run, rename it to its name; on any failure ``abort``."""
+        try:
+            finish()
+            if self.folder is not None:
+                self.target.replace(self.path)
+                self.folder.rmdir()
+        except BaseException:
+            self.abort()
+            raise
+        finally:
+            if self.folder is not None:
+                STAGED.pop(self.target, None)
+
+    def discard(self) -> None:
+        """Remove what was written (the folder, or the staged file)."""
+        if self.folder is not None:
+            remove_folder(self.folder)
+            STAGED.pop(self.target, None)
+        else:
+            self.target.unlink(missing_ok=True)
+
+
+class Appender(Staged):
+    """Decisions written part by part into one file, for a run larger than memory (``population.stream``): Parquet
+    a row group or more per part (``pyarrow.parquet.ParquetWriter``), CSV its lines appended. The file reads back
+    equal to one ``write`` of all parts (the same types: each part is cast to the first part's schema).
+
+    As ``write``: a run's staged name is written in place (the run renames it at its commit); any other path is
+    written into a temporary folder beside it and renamed by ``close``. ``abort`` removes what was written.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
         self.schema: pl.Schema | None = None
         self._writer: Any = None
         self._arrow: Any = None
@@ -212,33 +245,22 @@ class Appender:
 
     def close(self) -> None:
         """Finish the file (an empty run: its header only) and, outside a run, rename it to its name."""
-        try:
-            if self.schema is None:
-                raise ValueError("Appender.close before any part: the columns are not known")
-            if self._writer is not None:
-                self._writer.close()
-            if self._csv is not None:
-                self._csv.close()
-            if self.folder is not None:
-                self.target.replace(self.path)
-                self.folder.rmdir()
-        except BaseException:
-            self.abort()
-            raise
-        finally:
-            if self.folder is not None:
-                STAGED.pop(self.target, None)
+        self.commit(self._finish)
+
+    def _finish(self) -> None:
+        if self.schema is None:
+            raise ValueError("Appender.close before any part: the columns are not known")
+        if self._writer is not None:
+            self._writer.close()
+        if self._csv is not None:
+            self._csv.close()
 
     def abort(self) -> None:
         for handle in (self._writer, self._csv):
             with contextlib.suppress(Exception):
                 if handle is not None:
                     handle.close()
-        if self.folder is not None:
-            remove_folder(self.folder)
-            STAGED.pop(self.target, None)
-        else:
-            self.target.unlink(missing_ok=True)
+        self.discard()
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 
 import polars as pl
 
-from warexempt.population.output import STAGED, remove_folder, temporary
+from warexempt.population.output import Staged
 
 __all__ = ["Joiner", "PartError", "footer_of", "write_part"]
 
@@ -261,20 +261,13 @@ def write_part(part: pl.DataFrame, path: Path, *, parquet: bool, header: bool) -
             part.write_csv(fh, include_header=header)
 
 
-class Joiner:
+class Joiner(Staged):
     """The decisions file made from part files (``write_part``) added in the file's order, with ``Appender``'s
     interface and staging: a run's staged name is written in place, any other path in a temporary folder beside
     it and renamed by ``close``; ``abort`` removes what was written."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        final = STAGED.get(path)
-        self.parquet = (final or path).suffix.lower() == ".parquet"
-        self.folder = None if final is not None else temporary(path, kind="partial")
-        self.target = path if self.folder is None else self.folder / path.name
-        if self.folder is not None:
-            self.folder.mkdir()
-            STAGED[self.target] = path
+        super().__init__(path)
         self._out: BinaryIO | None = None
         self._footer: list[Field] | None = None
         self._groups: list[list[Field]] = []
@@ -304,35 +297,24 @@ class Joiner:
 
     def close(self) -> None:
         """Write the footer and, outside a run, rename the file to its name."""
-        try:
-            if self._out is None:
-                raise ValueError("Joiner.close before any part: the columns are not known")
-            if self._footer is not None:
-                footer = [list(f) for f in self._footer]
-                for field in footer:
-                    if field[0] == FMD_ROWS:
-                        field[2] = self._rows
-                    elif field[0] == FMD_GROUPS:
-                        field[2] = (_STRUCT, self._groups)
-                w = _Writer()
-                w.struct(footer)
-                self._out.write(bytes(w.out) + struct.pack("<I", len(w.out)) + MAGIC)
-            self._out.close()
-            if self.folder is not None:
-                self.target.replace(self.path)
-                self.folder.rmdir()
-        except BaseException:
-            self.abort()
-            raise
-        finally:
-            if self.folder is not None:
-                STAGED.pop(self.target, None)
+        self.commit(self._finish)
+
+    def _finish(self) -> None:
+        if self._out is None:
+            raise ValueError("Joiner.close before any part: the columns are not known")
+        if self._footer is not None:
+            footer = [list(f) for f in self._footer]
+            for field in footer:
+                if field[0] == FMD_ROWS:
+                    field[2] = self._rows
+                elif field[0] == FMD_GROUPS:
+                    field[2] = (_STRUCT, self._groups)
+            w = _Writer()
+            w.struct(footer)
+            self._out.write(bytes(w.out) + struct.pack("<I", len(w.out)) + MAGIC)
+        self._out.close()
 
     def abort(self) -> None:
         if self._out is not None:
             self._out.close()
-        if self.folder is not None:
-            remove_folder(self.folder)
-            STAGED.pop(self.target, None)
-        else:
-            self.target.unlink(missing_ok=True)
+        self.discard()
