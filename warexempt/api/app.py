@@ -41,8 +41,8 @@ from warexempt.api.check import (
     warm,
 )
 from warexempt.api.jobs import JobError, Jobs
-from warexempt.api.problems import ApiProblem, language, problem_response
-from warexempt.api.security import Guard, MiB, SignInLimiter, accept_language
+from warexempt.api.problems import ApiProblem, problem_response
+from warexempt.api.security import Guard, MiB, SignInLimiter, lang_of
 from warexempt.law.catalog import Law, bundled_law
 from warexempt.rules.case import Problem
 
@@ -57,10 +57,8 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def request_lang(request: Request) -> str:
-    """``?lang=`` (any case), else the ``Accept-Language`` header, else English."""
-    if "lang" in request.query_params:
-        return language(request.query_params["lang"])
-    return accept_language(request.headers.get("accept-language"))
+    """``?lang=`` (any case), else the ``Accept-Language`` header, else English (``security.lang_of``)."""
+    return lang_of(request.query_params, request.headers.get("accept-language"))
 
 
 async def json_body(request: Request) -> Any:

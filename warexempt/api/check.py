@@ -31,8 +31,8 @@ from starlette.datastructures import URL, QueryParams
 from warexempt._marks import N_
 from warexempt.api import services
 from warexempt.api.batch import MicroBatcher
-from warexempt.api.problems import ApiProblem, language, problem_response
-from warexempt.api.security import ASGIApp, Message, Receive, Scope, Send, accept_language
+from warexempt.api.problems import ApiProblem, problem_response
+from warexempt.api.security import ASGIApp, Message, Receive, Scope, Send, lang_of
 from warexempt.law.catalog import Law, bundled_law
 from warexempt.rules.case import Case, Problem
 
@@ -47,13 +47,6 @@ def dumps(data: Any) -> bytes:
     """Compact UTF-8 JSON, as ``json.dumps(data, ensure_ascii=False, separators=(",", ":"))`` writes it for data
     without floats (a decision has none)."""
     return to_json(data)
-
-
-def lang_of(params: QueryParams | None, accept: str | None) -> str:
-    """``?lang=`` (any case), else the ``Accept-Language`` header, else English."""
-    if params is not None and "lang" in params:
-        return language(params["lang"])
-    return accept_language(accept)
 
 
 def query_flag(params: QueryParams | None, name: str) -> bool:

@@ -126,15 +126,18 @@ class Guard:
 
 
 def _lang_of(scope: Scope) -> str:
-    from urllib.parse import parse_qs
+    from starlette.datastructures import QueryParams
 
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    if "lang" in query:
-        return language(query["lang"][0])
-    for key, value in scope.get("headers", []):
-        if key == b"accept-language":
-            return accept_language(value.decode("latin-1"))
-    return "en"
+    accept = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"accept-language"), None)
+    return lang_of(QueryParams(scope.get("query_string", b"")), accept)
+
+
+def lang_of(params: Any, accept: str | None) -> str:
+    """``?lang=`` (any case), else the ``Accept-Language`` header, else English (``params``: Starlette's
+    ``QueryParams``, or None)."""
+    if params is not None and "lang" in params:
+        return language(params["lang"])
+    return accept_language(accept)
 
 
 def accept_language(header: str | None) -> str:
