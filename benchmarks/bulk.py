@@ -12,13 +12,17 @@ Run ``python benchmarks/bulk.py [--rows N] [--big-rows M] [--out DIR]`` (default
        M-row Parquet;
    (b) a plain per-row pure-Python implementation of RULES.md §1-§4 over the N-row CSV (csv module, one loop);
    (c) a bare Polars query: decisive date against the stage's start date and an excluded-article regex;
+   (d) the floor of the N-row CSV and the M-row Parquet runs: the input read and the CLI's decisions file written
+       again (same columns, types, compression), nothing checked or decided — what no implementation of the same
+       output can go below on this machine (an information row beside the target);
 3. prints the results and the targets (PASS/FAIL). It exits 0 whatever the outcome: a benchmark, not a test.
 
 Randomness: the project does not depend on numpy, so the rows are drawn with a seeded, vectorised generator
 (Polars' 64-bit hash of the row number, seed 42, one salt per variable); the charge pool is drawn with
 ``random.Random(42)``. The same arguments give the same files with the same Polars version.
 
-Hidden modes used for the child processes: ``--ref-python IN OUT`` and ``--ref-polars IN OUT``.
+Hidden modes used for the child processes: ``--ref-python IN OUT``, ``--ref-polars IN OUT`` and ``--floor DECISIONS
+OUT IN...``.
 """
 
 from __future__ import annotations
@@ -339,6 +343,44 @@ def run_reference_polars(src: Path, dst: Path, as_of: dt.date) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------------
+# (d) the floor: reading the inputs and writing the decisions file, nothing checked or decided
+# ------------------------------------------------------------------------------------------------------------
+def run_floor(decisions: Path, dst: Path, sources: list[Path]) -> None:
+    """(d): what any run over the same files pays before a row is checked: the process start with Polars' import,
+    every input read whole, and the decisions file (the CLI's own output: its columns, types and compression)
+    written again. Loading that file to write it is no part of a run: its time is printed (JSON) to be taken off."""
+    import polars as pl
+
+    started = time.perf_counter()
+    frame = pl.read_parquet(decisions)
+    loading = time.perf_counter() - started
+    for src in sources:
+        pl.read_parquet(src) if src.suffix == ".parquet" else pl.read_csv(src, infer_schema=False)
+    frame.write_parquet(dst, compression="lz4")
+    print(json.dumps({"loading_s": loading}))
+
+
+FLOOR_REPEAT = 2  # (an information row: two runs show the floor; the 10M one takes 20 s a run)
+
+
+def floor_run(label: str, decisions: Path, sources: list[Path], rows: int, repeat: int, timeout: float) -> Run:
+    """(d) in a fresh child, best of ``repeat``, less the time it spent loading the decisions to write."""
+    out = decisions.parent
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--floor", str(decisions), str(out / "floor.parquet")]
+    cmd += [str(s) for s in sources]
+
+    def once() -> Run:
+        run = measure(label, rows, cmd, out, timeout)
+        if run.ok:
+            loading = float(json.loads((out / ".measure.stdout").read_text().splitlines()[-1])["loading_s"])
+            run.wall -= loading
+            run.note = f"{loading:.2f} s of loading the decisions to write taken off"
+        return run
+
+    return fastest(repeated(min(repeat, FLOOR_REPEAT), once))
+
+
+# ------------------------------------------------------------------------------------------------------------
 # Synthetic data
 # ------------------------------------------------------------------------------------------------------------
 def charge_pool() -> list[str]:
@@ -640,7 +682,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cli", type=Path, default=CLI, help="the warexempt executable")
     parser.add_argument("--ref-python", nargs=2, type=Path, metavar=("IN", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--ref-polars", nargs=2, type=Path, metavar=("IN", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--floor", nargs="+", type=Path, metavar="DECISIONS OUT IN", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+
+    if args.floor:
+        decisions, dst, *sources = args.floor
+        run_floor(decisions, dst, sources)
+        return 0
 
     if args.ref_python:
         src, dst = args.ref_python
@@ -883,6 +931,12 @@ def run_benchmark(
         if not runs[key].ok:
             log(f"!! reference {runs[key].label} FAILED:\n   " + "\n   ".join(excerpt(runs[key].stderr)))
 
+    for key, floor_key, sources in (("a_csv", "d_csv", [csv_n]), ("a_big", "d_big", [pq_m])):
+        if runs[key].ok:
+            decisions = out / f"cli_{sources[0].stem}_{sources[0].suffix[1:]}.parquet"
+            label = f"(d) the floor: read, write the decisions of {runs[key].label[4:]}"
+            runs[floor_key] = floor_run(label, decisions, sources, runs[key].rows, repeat, timeout)
+
     if outputs and runs["b"].ok and ref_out.exists():
         # every CLI output holds the first N (or sample) case ids: the M-row file starts with the N-row one
         notes.append(compare_outputs(outputs[0], ref_out) + f" [CLI output {outputs[0].name}]")
@@ -920,6 +974,8 @@ def targets(runs: dict[str, Run], n: int, m: int) -> list[Target]:
             verdict(r2 is not None and r2 >= PYTHON_VS_CSV_MIN),
         )
     )
+    if "d_csv" in runs and c.ok:
+        rows.append(floor_target(f"bulk {rn} CSV: its floor (d) vs bare Polars (c)", runs["d_csv"], reference=c))
     rows.append(Target(f"bulk {rn} Parquet: wall", seconds(a_pq), result="info" if a_pq.ok else "FAIL"))
     rows.append(
         Target(
@@ -930,6 +986,8 @@ def targets(runs: dict[str, Run], n: int, m: int) -> list[Target]:
             verdict(big.ok and big.wall < BIG_WALL_MAX_S),
         )
     )
+    if "d_big" in runs:
+        rows.append(floor_target(f"bulk {rm} Parquet: its floor (d)", runs["d_big"]))
     rows.append(
         Target(
             f"bulk {rm} Parquet: peak RSS",
@@ -940,6 +998,19 @@ def targets(runs: dict[str, Run], n: int, m: int) -> list[Target]:
         )
     )
     return rows
+
+
+def floor_target(measure: str, floor: Run, limit_s: float | None = None, reference: Run | None = None) -> Target:
+    """An information row: the floor (d) of a target's run against the target's own limit (``limit_s``) or
+    reference run (within ``CSV_VS_POLARS_MAX``), so that the table shows when a target is below what reading and
+    writing alone cost on this machine."""
+    result = "info" if floor.ok else "FAIL"
+    if reference is None:
+        limit = BIG_WALL_MAX_S if limit_s is None else limit_s
+        ratio = limit_ratio(floor.wall, limit) if floor.ok else "-"
+        return Target(measure, seconds(floor), f"< {limit:g} s", ratio, result)
+    ratio = f"{floor.wall / reference.wall:.2f}×" if floor.ok and reference.wall > 0 else "-"
+    return Target(measure, f"{seconds(floor)} vs {seconds(reference)}", f"≤ {CSV_VS_POLARS_MAX:g}× (c)", ratio, result)
 
 
 if __name__ == "__main__":

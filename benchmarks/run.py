@@ -6,9 +6,11 @@ single     ``warexempt.check`` and ``warexempt.what_if`` in process (``single.py
            over 2,000 calls (``what_if``: 500) after a warm-up; targets: check p50 ≤ 2 ms, p99 ≤ 5 ms, what_if
            p50 ≤ 5 ms. Cases the engine rejects are dropped at the warm-up, and the table says how many.
 histories  ``warexempt bulk CASES --events EVENTS`` over 1,000,000 cases and ~4,000,000 events
-           (``histories.py``), best of 3 in a fresh child, with peak RSS; target: under 3 s.
+           (``histories.py``), best of 3 in a fresh child, with peak RSS; target: under 3 s. Beside it, its floor
+           (d): the same two files read and the same decisions file written, nothing checked or decided.
 bulk       ``bulk.py``: 1,000,000 CSV rows within 1.4× of a bare Polars query (c) and at least 10× faster than a
-           per-row pure-Python loop (b); 10,000,000 Parquet rows under 2 s and 4 GiB; best of 5.
+           per-row pure-Python loop (b); 10,000,000 Parquet rows under 2 s and 4 GiB; best of 5; the floor (d)
+           of the CSV and the 10M runs.
 polars2    the same code under Polars 2.x: a second virtual environment (``OUT/venv-polars2``, made once and
            reused: ``requirements.lock``, then ``polars>=2,<3``, then this repository with ``--no-deps -e``)
            runs the 10M Parquet bulk and the histories bulk (alternating with the pinned environment, best of 3
@@ -161,8 +163,16 @@ def section_histories(plan: Plan, state: State) -> list[Target]:
     log(f"== histories: {n:,} cases with their events, best of {plan.repeat}")
     cases_path, events_path = history_files(plan, state)
     run = histories.time_cli(cases_path, events_path, n, plan.out, plan.as_of, plan.repeat, plan.timeout, bulk.CLI)
-    report_history_run(run, histories.output_path(plan.out, n))
-    return [histories.target(run, n)]
+    dst = histories.output_path(plan.out, n)
+    report_history_run(run, dst)
+    rows = [histories.target(run, n)]
+    if run.ok:  # what reading the two files and writing the decisions alone cost
+        label = "(d) the floor: read, write the decisions of bulk --events"
+        floor = bulk.floor_run(label, dst, [cases_path, events_path], n, plan.repeat, plan.timeout)
+        log(f"{floor.label}: {bulk.seconds(floor)} ({floor.note or 'ok'})")
+        measure = f"histories {rows_label(n)} cases + events: its floor (d)"
+        rows.append(bulk.floor_target(measure, floor, limit_s=histories.WALL_MAX_S))
+    return rows
 
 
 def report_history_run(run: Run, dst: Path) -> None:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 
 from warexempt.cli.help import BulkHelp, CheckHelp
-from warexempt.cli.i18n import LocalizedGroup, error_prefix, in_lang
+from warexempt.cli.i18n import error_prefix, in_lang
+from warexempt.cli.options import Json, Lang, LangText, group, not_a_language
 from warexempt.law.errors import LawDataError
 
 if TYPE_CHECKING:
@@ -34,12 +35,8 @@ def N_(message: str) -> str:
     return message
 
 
-app = typer.Typer(
-    help="Russia's prosecution-for-service law as cited, dated rules.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    cls=LocalizedGroup,  # the language of the run (--lang, WAREXEMPT_LANG), for the help too (cli/i18n.py)
-)
+# the language of the run (--lang, WAREXEMPT_LANG), for the help too (cli/i18n.py)
+app = group("Russia's prosecution-for-service law as cited, dated rules.", pretty_exceptions_enable=False)
 
 
 def _console(stderr: bool = False) -> Console:
@@ -59,34 +56,6 @@ def _err() -> Console:
     return _console(stderr=True)
 
 
-def _language(value: str) -> str:
-    """``--lang`` as people type it (``RU``, `` en ``); one that is not a language is refused with the choices."""
-    from warexempt.explain.i18n import LANGS
-
-    text = _language_text(value)
-    if text not in LANGS:
-        raise typer.BadParameter(_not_a_language(value))
-    return text
-
-
-def _language_text(value: str) -> str:
-    return value.strip().lower()
-
-
-def _not_a_language(value: str) -> str:
-    import difflib
-
-    from warexempt.explain.i18n import LANGS
-
-    close = difflib.get_close_matches(value.strip().lower(), LANGS, n=1, cutoff=0.5)
-    hint = f" (did you mean {close[0]}?)" if close else ""
-    return f"{value!r} is not a language; expected {' or '.join(LANGS)}{hint}"
-
-
-LANG_HELP = "Language of the output, of its messages and of this help: en or ru."
-Lang = Annotated[str, typer.Option("--lang", help=LANG_HELP, envvar="WAREXEMPT_LANG", callback=_language)]
-# check reads --lang itself, so that a wrong one is reported as its other errors are (as JSON under --json)
-LangText = Annotated[str, typer.Option("--lang", help=LANG_HELP, envvar="WAREXEMPT_LANG", callback=_language_text)]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="The day the question is asked (YYYY-MM-DD; default today).")]
 
 
@@ -256,7 +225,7 @@ def check_cmd(
     say = "en" if lang not in ("en", "ru") else lang
     try:
         if lang not in ("en", "ru"):
-            raise _Rejected(_problem("--lang", "unknown_language", lang, "{text}", text=_not_a_language(lang)))
+            raise _Rejected(_problem("--lang", "unknown_language", lang, "{text}", text=not_a_language(lang)))
         data: dict[str, Any] = _load_case_file(file) if file else {}
         if charge:
             data["charges"] = charge
@@ -528,7 +497,7 @@ def _with_progress(work: Callable[[Callable[[str, int, int], None]], T]) -> T:
 def law_cmd(
     as_of: AsOf = None,
     lang: Lang = "en",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: Json = False,
 ) -> None:
     """The law in force on a day: stages covered, exclusions with titles, event rules, sources, what is unconfirmed."""
     from rich.panel import Panel
@@ -587,9 +556,7 @@ def law_cmd(
 
 
 @app.command("timeline")
-def timeline_cmd(
-    lang: Lang = "en", as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
-) -> None:
+def timeline_cmd(lang: Lang = "en", as_json: Json = False) -> None:
     """Every version of every instrument on one time line (documented-only instruments at their known dates)."""
     from rich.table import Table
 
@@ -612,9 +579,7 @@ def timeline_cmd(
 
 
 @app.command("glossary")
-def glossary_cmd(
-    lang: Lang = "en", as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
-) -> None:
+def glossary_cmd(lang: Lang = "en", as_json: Json = False) -> None:
     """The terms the answers use, in Russian and English, each with its definition and its source provision."""
     from rich.table import Table
 

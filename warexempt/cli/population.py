@@ -15,33 +15,17 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from warexempt.cli.i18n import LocalizedGroup
+from warexempt.cli.options import Json, Lang, group
 
 if TYPE_CHECKING:
     from warexempt.population.model import Interval
 
-population_app = typer.Typer(
-    help="Estimates from public statistics: how many people each version of the law covers, with uncertainty.",
-    no_args_is_help=True,
-    cls=LocalizedGroup,
+population_app = group(
+    "Estimates from public statistics: how many people each version of the law covers, with uncertainty."
 )
-data_app = typer.Typer(
-    help="The bundled public statistics and their sources.",
-    no_args_is_help=True,
-    cls=LocalizedGroup,
-)
-
-LANG_HELP = "Language of the output, of its messages and of this help: en or ru."
+data_app = group("The bundled public statistics and their sources.")
 
 
-def _language(value: str) -> str:
-    from warexempt.cli.app import _language as check
-
-    return check(value)
-
-
-Lang = Annotated[str, typer.Option("--lang", help=LANG_HELP, envvar="WAREXEMPT_LANG", callback=_language)]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Seed = Annotated[int, typer.Option("--seed", help="Seed of the random draws: the same seed gives the same numbers.")]
 Draws = Annotated[int, typer.Option("--draws", help="Number of Monte Carlo draws.", min=1, max=200_000)]
 Day = Annotated[

@@ -17,38 +17,23 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from warexempt._marks import N_
-from warexempt.cli.i18n import LocalizedGroup
+from warexempt.cli.options import Json, Lang, group
 
 if TYPE_CHECKING:
     from warexempt.register.actors import Actor
     from warexempt.register.store import Register
 
-register_app = typer.Typer(
-    help="The case register: durable, audited records of real cases; their status always comes from the law.",
-    no_args_is_help=True,
-    cls=LocalizedGroup,
+register_app = group(
+    "The case register: durable, audited records of real cases; their status always comes from the law."
 )
-users_app = typer.Typer(
-    help="Users of the register: roles viewer, editor, admin; API tokens shown once.",
-    no_args_is_help=True,
-    cls=LocalizedGroup,
-)
+users_app = group("Users of the register: roles viewer, editor, admin; API tokens shown once.")
 
 DB_HELP = "The database URL (sqlite:///FILE or postgresql://…), else WAREXEMPT_DB, else a file in your data folder."
 ORG_HELP = "The organisation, else WAREXEMPT_ORG."
-LANG_HELP = "Language of the output, of its messages and of this help: en or ru."
-
-
-def _language(value: str) -> str:
-    from warexempt.cli.app import _language as check
-
-    return check(value)
 
 
 Db = Annotated[str | None, typer.Option("--db", help=DB_HELP)]
 Org = Annotated[str, typer.Option("--org", help=ORG_HELP, envvar="WAREXEMPT_ORG")]
-Lang = Annotated[str, typer.Option("--lang", help=LANG_HELP, envvar="WAREXEMPT_LANG", callback=_language)]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _say(lang: str) -> Callable[..., str]:
