@@ -213,3 +213,25 @@ def test_an_unknown_new_offence_code_that_would_decide_the_case_is_refused_witho
     assert result.exit_code == 2, result.output
     assert "the Criminal Code has no article 999" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_bulk_run_keeps_freed_pages_unless_polars_is_loaded_or_the_user_chose(tmp_path):
+    """``cli.allocator``: set in a fresh process before Polars loads (Polars adds them to its own); never over the
+    user's own options, never once Polars' allocator has read them (it reads them once)."""
+    import os
+    import subprocess
+    import sys
+
+    from warexempt.cli.allocator import OPTIONS, VARIABLE
+
+    def variable(before: str, env: dict[str, str]) -> str:
+        code = f"{before}\nimport os\nfrom warexempt.cli.allocator import keep_freed_pages\nkeep_freed_pages()\n"
+        code += f"print(os.environ.get({VARIABLE!r}, '-'))"
+        clean = {k: v for k, v in os.environ.items() if k != VARIABLE}
+        out = subprocess.run([sys.executable, "-c", code], env={**clean, **env}, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip()
+
+    assert variable("", {}) == OPTIONS
+    assert OPTIONS not in variable("import polars", {})  # Polars' own options, read when it loaded
+    assert variable("", {VARIABLE: "narenas:2"}) == "narenas:2"

@@ -421,6 +421,9 @@ def bulk_cmd(
     under temporary names and renamed at the end, the manifest last; Ctrl-C leaves the earlier files as they were.
     A second run on the same output is refused while one runs.
     """
+    from warexempt.cli.allocator import keep_freed_pages
+
+    keep_freed_pages()  # (before Polars is imported)
     from warexempt.cli import bulk_parts
     from warexempt.law.catalog import bundled_law
     from warexempt.law.tables import tables
