@@ -232,3 +232,24 @@ def test_an_appended_file_outside_a_run_appears_only_when_closed(tmp_path):
     other.add(frame)
     other.abort()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.parquet"]
+
+
+def test_a_part_that_cannot_be_appended_stops_the_run_and_leaves_no_file(tmp_path, monkeypatch):
+    """Parts are appended in a thread beside the deciding of the next: a failed append is the run's error (raised
+    in the caller's thread), and the half-written file is removed, as for a failure while deciding."""
+    src, _ = _inputs(tmp_path, ".parquet")
+    appended: list[int] = []
+    add = stream._add
+
+    def failing(sink, chunk):  # the third part's append fails, as a full disk would
+        if len(appended) == 2:
+            raise OSError(28, "No space left on device")
+        add(sink, chunk)
+        appended.append(chunk.rows)
+
+    monkeypatch.setattr(stream, "_add", failing)
+    out = tmp_path / "out" / "parts.parquet"
+    out.parent.mkdir()
+    with pytest.raises(OSError, match="No space left"):
+        run_in_parts(src, T, DAY, out, chunk_rows=50)
+    assert appended == [50, 50] and list(out.parent.iterdir()) == []

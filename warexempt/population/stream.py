@@ -7,8 +7,9 @@ two checks need the whole file, and they are made first, over one column: the re
 no part took). A part reads its rows as a slice of the file's query (Parquet: only the row groups it needs) and, with
 an events file, only its own cases' events, so each case is decided with its whole history.
 
-What stays in memory: one part's rows, decisions and events, the file's repeated ids and the errors (a few rows),
-and, with an events file, which of its lines were taken. A CSV file is read whole (its rows must be counted to be
+What stays in memory: one part's rows, decisions and events, the decisions of the part before while they are
+appended (in a thread, beside the deciding of the next), the file's repeated ids and the errors (a few rows), and,
+with an events file, which of its lines were taken. A CSV file is read whole (its rows must be counted to be
 numbered), then decided and written in parts; Parquet is streamed from disk. The price of an events file: each part
 scans it for its own cases' events (filtered as it is read), one pass over the events file per part.
 
@@ -21,6 +22,7 @@ route, list version, deciding provision) and dropped, so that only aggregate num
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -174,6 +176,10 @@ def run_in_parts(
     parquet = output is None or is_parquet(output)
     plan = Plan(path, cases, total, repeated, size, as_of, parquet, events, ignore_extra_columns, output, count)
     sink: Appender | Joiner | None = None
+    # each part is appended in a thread of its own while the next is decided (the writer lets go of the interpreter
+    # lock: the two cores are busy together); one part at most waits to be written, so memory holds two parts
+    appending = ThreadPoolExecutor(1, thread_name_prefix="warexempt-append")
+    appended: Future[None] | None = None
     tallies: list[pl.DataFrame] = []
     found: list[pl.DataFrame] = []
     event_errors: list[pl.DataFrame] = []
@@ -186,7 +192,9 @@ def run_in_parts(
             for chunk in chunks(plan, t):
                 if output is not None:
                     sink = sink or (Joiner(output) if chunk.written is not None else Appender(output))
-                    _add(sink, chunk)
+                    if appended is not None:
+                        appended.result()  # (the part before: written, or its error raised here)
+                    appended = appending.submit(_add, sink, chunk)
                 if count:
                     tallies.append(chunk.tally if chunk.tally is not None else tally(_decisions(chunk)))
                 found.append(chunk.found)
@@ -200,12 +208,19 @@ def run_in_parts(
                 event_errors.append(_orphans(events, t, lines))
         except pl.exceptions.PolarsError as exc:  # data that does not read, found only when a part reads it
             raise unreadable(path, exc) from None
+        if appended is not None:
+            appended.result()
         if sink is not None:
             sink.close()
     except BaseException:
+        if appended is not None:
+            with contextlib.suppress(BaseException):
+                appended.result()  # (a write under way finishes before its file is removed)
         if sink is not None:
             sink.abort()
         raise
+    finally:
+        appending.shutdown()
     step("done", total, total)
     errors = pl.concat([cases.with_errors(pl.concat(found)), _sorted(event_errors)])
     counts = _summed(tallies) if count else None
