@@ -123,8 +123,8 @@ def test_a_deciding_process_answers_the_same_and_is_replaced_when_it_dies(tmp_pa
         return await asyncio.gather(*(c.post(f"/api/v1/check?lang={lang}", json=case) for case in cases))
 
     with TestClient(app) as client:
-        pool = app.state.batcher._executor
-        assert pool is not None  # started with the app, before the first request
+        pids = app.state.batcher.pids()
+        assert pids  # started with the app, before the first request
 
         async def both() -> tuple[list[httpx.Response], list[httpx.Response]]:
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as c:
@@ -136,11 +136,11 @@ def test_a_deciding_process_answers_the_same_and_is_replaced_when_it_dies(tmp_pa
                 assert res.json() == decision_view(facade_check(case), "en")
         assert [r.status_code for r in en] == [r.status_code for r in ru] and en[-2].status_code == 422
         assert app.state.batcher.stats.largest > 1
-        for pid in list(pool._processes):
+        for pid in pids:
             os.kill(pid, signal.SIGKILL)
         assert client.post("/api/v1/check", json=CASE).json() == decision_view(facade_check(CASE), "en")
         assert client.post("/api/v1/check", json=CASE).status_code == 200  # and a new process after it
-        assert app.state.batcher._executor is not None and app.state.batcher._executor is not pool
+        assert app.state.batcher.pids() and not set(app.state.batcher.pids()) & set(pids)
 
 
 def test_a_lone_surrogate_is_a_400_naming_the_body_not_a_500() -> None:
@@ -157,3 +157,29 @@ def test_a_lone_surrogate_is_a_400_naming_the_body_not_a_500() -> None:
         pair = lone.replace(b"\\ud800", b"\\ud83d\\ude00")
         r = client.post("/api/v1/check", content=pair, headers={"content-type": "application/json"})
         assert r.status_code == 200 and r.json()["case_id"] == "a\U0001f600"
+
+
+def test_check_over_http_skips_only_layers_that_add_nothing(tmp_path: Path) -> None:
+    """Over plain HTTP ``POST /check`` goes straight to the Guard and the fast path (``app._Api``); over HTTPS
+    through the whole stack. The answers and headers are the same, for the API and for the site (whose own security
+    headers the Guard's already hold), apart from the site's HSTS, which only HTTPS gets."""
+    from warexempt.web.app import create_site
+
+    for made in (create_app(jobs_dir=tmp_path), create_site()):
+
+        async def both(app: FastAPI = made) -> tuple[httpx.Response, ...]:
+            plain = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api")
+            tls = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://api")
+            async with plain, tls:
+                return tuple(
+                    [await c.post("/api/v1/check" + q, content=b) for c in (plain, tls) for q, b in BODIES[:2]]
+                    + [await c.post("/api/v1/check", content=BODIES[3][1]) for c in (plain, tls)]
+                )
+
+        over_http_en, over_http_ru, over_tls_en, over_tls_ru, bad_http, bad_tls = asyncio.run(both())
+        assert made._check_chain is not None  # type: ignore[attr-defined]
+        assert ("strict-transport-security" in over_tls_en.headers) == hasattr(made.state, "web_numbers")
+        for got, want in ((over_http_en, over_tls_en), (over_http_ru, over_tls_ru), (bad_http, bad_tls)):
+            assert (got.status_code, got.content) == (want.status_code, want.content)
+            tls_headers = {k: v for k, v in want.headers.items() if k != "strict-transport-security"}
+            assert dict(got.headers) == tls_headers

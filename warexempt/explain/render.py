@@ -7,6 +7,7 @@ the route, list version and rule in its trace, its dates and reasons) and the la
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,8 +61,16 @@ def _event_phrase(event: str | None, lang: str, law: Law) -> str:
     return text
 
 
-def explain(decision: dict[str, Any], case: Case, law: Law, lang: str = "en") -> list[Step]:
-    """Steps a family member can follow: which day's law, which route, which exclusions, what the events did."""
+def explain(
+    decision: dict[str, Any], case: Case, law: Law, lang: str = "en", day: Callable[[dt.date, str], str] = date
+) -> list[Step]:
+    """Steps a family member can follow: which day's law, which route, which exclusions, what the events did.
+
+    Every date in the words is written by ``day`` (``i18n.date`` unless given): ``api.answers`` passes one that
+    writes a placeholder for each of the case's own dates, to keep the wording of an answer once and put each
+    case's dates into it. So a date printed here must be one of the case's or the decision's dates as they are, or
+    a date of the law; and a wording that depends on a date's value (not only prints it) must say so in
+    ``api.answers.wording_key``."""
     _ = lambda msg, **kw: gettext(lang, msg, **kw)  # noqa: E731
     if decision.get("error"):
         return [Step(translate(str(decision["error"]), lang))]
@@ -81,7 +90,7 @@ def explain(decision: dict[str, Any], case: Case, law: Law, lang: str = "en") ->
     else:
         why = _("the day of the command's petition") if attempted else _("the day of the question (no petition yet)")
     steps.append(
-        Step(_("The case is judged under the law in force on {day}: {why}.", day=date(decisive, lang), why=why))
+        Step(_("The case is judged under the law in force on {day}: {why}.", day=day(decisive, lang), why=why))
     )
 
     entry = law.route(decision["route"]) if decision["route"] else None
@@ -97,7 +106,7 @@ def explain(decision: dict[str, Any], case: Case, law: Law, lang: str = "en") ->
         )
         text = _(
             "On {day} no law let a case at this stage ({stage}) be suspended or released for military service.",
-            day=date(decisive, lang),
+            day=day(decisive, lang),
             stage=stage,
         )
         cites: list[Citation] = [cite(r, law) for r in decision["reasons"]]
@@ -106,7 +115,7 @@ def explain(decision: dict[str, Any], case: Case, law: Law, lang: str = "en") ->
         if later is not None:
             text += " " + _(
                 "That became possible on {day} ({law}).",
-                day=date(later.window.start, lang),
+                day=day(later.window.start, lang),
                 law=pick(later.window.instrument.title, lang),
             )
         steps.append(Step(text, cites))
@@ -162,8 +171,8 @@ def explain(decision: dict[str, Any], case: Case, law: Law, lang: str = "en") ->
             Step(
                 _(
                     "Only offences committed before {day} qualified; this one was committed on {offence}.",
-                    day=date(route.offence_before or decisive, lang),
-                    offence=date(case.offence_date or decisive, lang),
+                    day=day(route.offence_before or decisive, lang),
+                    offence=day(case.offence_date or decisive, lang),
                 ),
                 [cite(r, law) for r in decision["reasons"]],
             )
@@ -182,17 +191,17 @@ def explain(decision: dict[str, Any], case: Case, law: Law, lang: str = "en") ->
         activated = {
             "suspended": _(
                 "On {day} the command petitioned, so the proceedings are suspended while the person serves.",
-                day=date(on, lang),
+                day=day(on, lang),
             ),
             "conditionally_released": _(
                 "On {day} the person entered military service and so is conditionally released from serving the sentence.",
-                day=date(on, lang),
+                day=day(on, lang),
             ),
         }
         steps.append(Step(activated[outcome], cites))
     else:
         key = _event_key(case, decision["deciding_event"])
-        values = {"day": date(on, lang), "event": _event_phrase(key, lang, law)}
+        values = {"day": day(on, lang), "event": _event_phrase(key, lang, law)}
         convict = is_convict(law, stage_id)
         messages = {
             "released": _(
@@ -206,7 +215,7 @@ def explain(decision: dict[str, Any], case: Case, law: Law, lang: str = "en") ->
             "resumed": _resumed(key, convict, decision["reasons"], law, lang, values),
             "terminated_death": _(
                 "On {day} the person died. The case ends on the death, not by a release for military service.",
-                day=date(on, lang),
+                day=day(on, lang),
             ),
         }
         steps.append(Step(messages[outcome], cites))
