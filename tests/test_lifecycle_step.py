@@ -133,3 +133,63 @@ def test_a_batch_is_judged_event_by_event_as_single_appends_are(law):
         case = step.history
     assert [s.effect for s in batch] == [s.effect for s in one_by_one] == ["no_effect", "changed", "changed"]
     assert [s.status["outcome"] for s in batch] == [s.status["outcome"] for s in one_by_one]
+
+
+def _acceptance_cases() -> list[Case]:
+    """Every acceptance case with events, as a ``Case`` whose events carry their ids."""
+    from warexempt.rules.acceptance import case_files, load_case_yaml
+
+    from .conftest import require_shared
+
+    out = []
+    for path in case_files([require_shared()]):
+        doc = load_case_yaml(path.read_text(encoding="utf-8"))
+        for raw in doc.get("cases") or []:
+            facts = raw.get("facts") or {}
+            if not facts.get("events"):
+                continue
+            data = {**facts, "case_id": str(raw["id"])}
+            if raw.get("as_of"):
+                data["as_of"] = raw["as_of"]
+            out.append(_case_of(data))
+    return out
+
+
+def _case_of(data: dict[str, object]) -> Case:
+    case = Case.parse(data)
+    ids = case.event_ids()
+    return case.model_copy(
+        update={"events": [e.model_copy(update={"id": i}) for e, i in zip(case.events, ids, strict=True)]}
+    )
+
+
+def test_grouped_appends_judge_each_prefix_as_the_cases_of_their_own_would_be(law):
+    """``apply_groups`` encodes each case once and judges its prefixes as rows of those arrays: every step's rows
+    (before, after, status), history and effect equal those of the prefixes built as cases of their own and
+    decided by ``statuses`` — on every acceptance case, its history cut at each place, its status day as given
+    (often before the judging day) and as the judging day itself."""
+    from warexempt.lifecycle.step import ANSWER, apply_groups, judging_day, statuses
+
+    groups = []
+    for case in _acceptance_cases():
+        for cut in range(len(case.events)):
+            base = case.model_copy(update={"events": case.events[:cut]})
+            groups.append((base, case.events[cut:]))
+            late = judging_day(base, case.events[cut:])
+            groups.append((base.model_copy(update={"as_of": late}), case.events[cut:]))
+    assert len(groups) > 100
+    judged = apply_groups(groups, law)
+    for (base, new), steps in zip(groups, judged, strict=True):
+        day = judging_day(base, new)
+        prefixes = [base.model_copy(update={"events": [*base.events, *new[:i]]}) for i in range(len(new) + 1)]
+        on_day = statuses([p.model_copy(update={"as_of": day}) for p in prefixes], law)
+        on_status_day = statuses(prefixes[1:], law)
+        for i, step in enumerate(steps):
+            assert (step.before, step.after, step.status) == (on_day[i], on_day[i + 1], on_status_day[i])
+            assert step.history.events == prefixes[i + 1].events and step.day == day
+            a, b = on_day[i + 1], on_day[i]
+            refused = bool(a["error"]) and a["error"] != b["error"]
+            same = all(a[k] == b[k] for k in ANSWER)
+            assert step.effect == ("refused" if refused else "no_effect" if same else "changed")
+            assert step.answer == {k: on_status_day[i][k] for k in ANSWER}
+        assert len(steps) == len(new) or steps[-1].refused

@@ -365,3 +365,44 @@ def test_the_audit_logs_canonical_json_is_rfc_8785(value):
     from warexempt.register.audit import canonical
 
     assert canonical(value) == rfc8785.dumps(value).decode("utf-8")
+
+
+_plain_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(st.characters(max_codepoint=127), max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_plain_values)
+def test_plain_json_is_rfc_8785_for_the_values_a_writer_builds(value):
+    """``audit.plain_json`` (a writer's own entries and hashed fields: JSON values, ASCII keys) gives exactly the
+    ``rfc8785`` package's bytes, without ``canonical``'s walk."""
+    import rfc8785
+
+    from warexempt.register.audit import plain_json
+
+    assert plain_json(value) == rfc8785.dumps(value).decode("utf-8")
+
+
+_texts = st.none() | st.text(max_size=20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=10), st.text(max_size=10), _texts, _texts, _texts, st.integers(0, 10**6), st.text(max_size=8))
+def test_a_sealed_rows_hash_is_the_digest_verify_recomputes(actor, action, label, before, after, org, request):
+    """``audit.Chain.seal`` builds the canonical JSON of a row's hashed fields from parts made before the chain's
+    lock: its hash is exactly ``audit.digest`` of the row (what ``verify`` checks)."""
+    from warexempt.register import audit
+
+    chain = audit.Chain(None, org, 41, "ab" * 32, request)  # type: ignore[arg-type]
+    entry = (actor, action, label, before, after)
+    ((seq, prev, digest),) = chain.seal([audit.Sealable.of(entry, org, request)], "2026-12-01T10:00:00.5+00:00")
+    row = {"org_id": org, "seq": seq, "at": "2026-12-01T10:00:00.5+00:00", "actor": actor, "action": action}
+    row |= {"case_label": label, "before": before, "after": after, "request_id": request, "prev_hash": prev}
+    assert (seq, prev, chain.seq, chain.head) == (42, "ab" * 32, 42, digest)
+    assert digest == audit.digest(row)

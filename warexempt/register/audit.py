@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,14 @@ def canonical(value: Any) -> str:
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
+def plain_json(value: Any) -> str:
+    """``canonical(value)`` of a value its caller built of plain JSON only — text, whole numbers below 2**53,
+    booleans, null, and lists and mappings (exact ``dict``s with ASCII keys) of them — by Python's encoder alone,
+    without ``canonical``'s walk: a writer's own audit fields and entries, made of known types, pay one C call
+    each. Anything else goes through ``canonical``."""
+    return _ENCODER.encode(value)
+
+
 class _NotPlain(Exception):
     """A value ``canonical`` leaves to the ``rfc8785`` package (a float, a non-ASCII key, a huge whole number)."""
 
@@ -104,14 +113,13 @@ def _plain_other(value: Any) -> Any:
     raise _NotPlain
 
 
+HASHED = ("org_id", "seq", "at", "actor", "action", "case_label", "before", "after", "request_id", "prev_hash")
+
+
 def digest(row: dict[str, Any]) -> str:
     """The hash of one audit row: SHA-256 of the RFC 8785 canonical JSON of its fields with ``prev_hash`` (what
-    ``verify`` recomputes)."""
-    fields = {
-        k: row[k]
-        for k in ("org_id", "seq", "at", "actor", "action", "case_label", "before", "after", "request_id", "prev_hash")
-    }
-    return hashlib.sha256(canonical(fields).encode("utf-8")).hexdigest()
+    ``verify`` recomputes; ``Chain.seal`` makes the same text from its parts)."""
+    return hashlib.sha256(canonical({k: row[k] for k in HASHED}).encode("utf-8")).hexdigest()
 
 
 def request_id() -> str:
@@ -130,6 +138,29 @@ def encode(actor: str, action: str, case_label: str | None = None, before: Any =
         None if before is None else canonical(before),
         None if after is None else canonical(after),
     )
+
+
+@dataclass(frozen=True)
+class Sealable:
+    """An audit entry made ready to be chained before the chain's lock is taken: the canonical JSON of its hashed
+    fields (``HASHED``, in RFC 8785's key order) but for the three only known under the lock — the time, the
+    previous hash and the seq — as the texts around them (``Chain.seal`` puts them in: one format and one SHA-256
+    per row while the organisation's writers wait)."""
+
+    entry: Entry
+    hashed: tuple[str, str, str]
+    encoded: Entry  # the entry's fields each as JSON (what a writer may send the row as)
+
+    @classmethod
+    def of(cls, entry: Entry, org_id: int, request: str) -> Sealable:
+        if type(org_id) is not int or not 0 <= org_id < 2**53:
+            raise ValueError(f"an organisation's id is a whole number, not {org_id!r}")
+        # (the keys: action, actor, after, at, before, case_label, org_id, prev_hash, request_id, seq — sorted, as
+        # RFC 8785 orders ASCII keys; each value as ``canonical`` encodes it)
+        actor, action, case_label, before, after = encoded = tuple(_ENCODER.encode(v) for v in entry)
+        first = f'{{"action":{action},"actor":{actor},"after":{after},"at":'
+        middle = f',"before":{before},"case_label":{case_label},"org_id":{org_id},"prev_hash":'
+        return cls(entry, (first, middle, f',"request_id":{_ENCODER.encode(request)},"seq":'), encoded)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -169,21 +200,40 @@ class Chain:
         """``add`` of an entry whose before/after are already canonical JSON (``encode``): a writer encodes its
         entries before it takes the chain's lock, so that only the hashes are computed while it holds it."""
         actor, action, case_label, before, after = entry
-        self.seq += 1
-        row = {
-            "org_id": self.org_id,
-            "seq": self.seq,
-            "at": (at or now()).isoformat(),
-            "actor": actor,
-            "action": action,
-            "case_label": case_label,
-            "before": before,
-            "after": after,
-            "request_id": self.request,
-            "prev_hash": self.head,
-        }
-        row["hash"] = self.head = digest(row)
-        self.rows.append(row)
+        when = (at or now()).isoformat()
+        seq, prev, digest_ = self.seal([Sealable.of(entry, self.org_id, self.request)], when)[0]
+        self.rows.append(
+            {
+                "org_id": self.org_id,
+                "seq": seq,
+                "at": when,
+                "actor": actor,
+                "action": action,
+                "case_label": case_label,
+                "before": before,
+                "after": after,
+                "request_id": self.request,
+                "prev_hash": prev,
+                "hash": digest_,
+            }
+        )
+
+    def seal(self, items: Sequence[Sealable], at: str) -> list[tuple[int, str, str]]:
+        """Chain ``items`` (made for this chain's organisation and request) at the time ``at`` (ISO text): each
+        one's (seq, previous hash, hash), the head moved on. Its rows are the caller's to store (``flush`` stores
+        only those of ``add``)."""
+        at_json = _ENCODER.encode(at)
+        out = []
+        seq, head = self.seq, self.head
+        for item in items:
+            seq += 1
+            first, middle, last = item.hashed
+            text = f'{first}{at_json}{middle}"{head}"{last}{seq}}}'
+            digest_ = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            out.append((seq, head, digest_))
+            head = digest_
+        self.seq, self.head = seq, head
+        return out
 
     def flush(self) -> None:
         if not self.rows:

@@ -1,32 +1,40 @@
-"""Recompute the cached status of many cases in one call of the vectorised engine.
+"""Recompute the cached status of many cases through the vectorised engine, reading, deciding and writing at once.
 
-The cases and their events are read straight from the driver (PostgreSQL: ``COPY … TO STDOUT`` as CSV, read by
-``pl.read_csv``; SQLite: one JSON array per column made by ``json_group_array``, decoded by Polars) into one case
-frame and one events frame — no Python per row; superseded events are left out by an anti-join; the engine
-(``rules.engine.evaluate``) decides every case at once. The answers go back only where the case is still at the
-sequence number it was read at (a concurrent append keeps its own, newer status) and only where the cache differs:
-PostgreSQL through a temporary table filled by ``COPY`` and one ``UPDATE … FROM`` (a case whose status came out as
-cached gets only its law, seq and day written: ``_restamp``); SQLite through one ``executemany`` in the write
-transaction. One audit row per organisation records the run; its chain is locked before the cases' rows, in the
-order every append locks them.
+The cases and their events are read straight from the driver into one case frame and one events frame — no Python
+per row: SQLite as one JSON array per column made by ``json_group_array``, decoded by Polars; PostgreSQL the cases
+by ``COPY … TO STDOUT`` as CSV (``pl.read_csv``) and the events, many short rows, as ``json_agg`` arrays. The
+events are read on other connections (two spans of the table) while this one reads the cases: the drivers let the
+databases work on every core. Superseded events are left out by an anti-join; the engine (``rules.engine.evaluate``)
+decides the cases in parts of ``PART``, the next part on a thread while this one is written. The answers go back
+only where the case is still at the sequence number it was read at (a concurrent append keeps its own, newer
+status) and only where the cache differs: PostgreSQL through a temporary table filled by ``COPY`` and one
+``UPDATE … FROM`` (a case whose status came out as cached — compared by SHA-256, ``PG_DIGEST`` — gets only its
+law, seq and day written: ``_restamp``); SQLite through an ``executemany`` per part in the write transaction,
+which (begun first) also holds the other writers off while it reads, so that its readers see what it sees. One
+audit row per organisation records the run; its chain is locked before the cases' rows, in the order every append
+locks them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, case, func, or_, select
 
 from warexempt.law.catalog import Law
 from warexempt.register import audit
 from warexempt.register.actors import Actor, local_name
-from warexempt.register.models import ORGS
+from warexempt.register.models import CASES, EVENTS, ORGS
+from warexempt.register.store import Recomputed
 
 if TYPE_CHECKING:
-    from warexempt.register.store import Recomputed, Register
+    from warexempt.register.store import Register
 
 CASE_COLUMNS = {
     "id": pl.Int64,
@@ -52,6 +60,7 @@ EVENT_COLUMNS = {
     "charge": pl.String,
     "supersedes": pl.String,
 }
+PG_DIGEST = "encode(sha256(convert_to(status, 'UTF8')), 'hex')"  # what ``_part`` computes of a new status
 CASE_SQL = (
     "SELECT id, org_id, charges, stage, offence_date, as_of AS fixed, seq, status_law, status_seq, status_day, "
     "outcome AS old_outcome, {status} AS old_status FROM cases {where} ORDER BY id"
@@ -62,13 +71,17 @@ EVENT_SQL = (
 )
 
 
-def _frame(conn: Connection, sql: str, org: int | None, columns: dict[str, Any]) -> pl.DataFrame:
+def _frame(
+    conn: Connection, sql: str, org: int | None, columns: dict[str, Any], extra: str | None = None
+) -> pl.DataFrame:
     """The rows of ``sql`` (``{where}`` filled for ``org``) as a frame of ``columns``, read without per-row Python:
     PostgreSQL sends them as CSV (``COPY``), SQLite as one JSON array per column (``_sqlite_columns``)."""
-    if conn.dialect.name == "postgresql":
-        frame = _pg_csv(conn, sql, org, columns)
+    if conn.dialect.name != "postgresql":
+        frame = _sqlite_columns(conn, sql, org, columns, extra)
+    elif len(columns) <= len(EVENT_COLUMNS):  # many short rows: the columns as JSON arrays (``_pg_columns``)
+        frame = _pg_columns(conn, sql, org, columns, extra)
     else:
-        frame = _sqlite_columns(conn, sql, org, columns)
+        frame = _pg_csv(conn, sql, org, columns, extra)
     out = []
     for name, kind in columns.items():
         col = pl.col(name)
@@ -79,15 +92,18 @@ def _frame(conn: Connection, sql: str, org: int | None, columns: dict[str, Any])
     return frame.select(out)
 
 
-def _where(sql: str, org: int | None, mark: str) -> str:
-    """``sql`` with its ``{where}`` filled: every row, or those of the organisation (bound as ``mark``)."""
-    if org is None:
-        return sql.format(where="")
-    on = f"e.case_id IN (SELECT id FROM cases WHERE org_id = {mark})" if "e." in sql else f"org_id = {mark}"
-    return sql.format(where=f"WHERE {on}")
+def _where(sql: str, org: int | None, mark: str, extra: str | None = None) -> str:
+    """``sql`` with its ``{where}`` filled: every row, or those of the organisation (bound as ``mark``), and those
+    ``extra`` (a condition) keeps."""
+    on = [] if extra is None else [extra]
+    if org is not None:
+        on.append(f"e.case_id IN (SELECT id FROM cases WHERE org_id = {mark})" if "e." in sql else f"org_id = {mark}")
+    return sql.format(where=f"WHERE {' AND '.join(on)}" if on else "")
 
 
-def _pg_csv(conn: Connection, sql: str, org: int | None, columns: dict[str, Any]) -> pl.DataFrame:
+def _pg_csv(
+    conn: Connection, sql: str, org: int | None, columns: dict[str, Any], extra: str | None = None
+) -> pl.DataFrame:
     """PostgreSQL: the rows as CSV from ``COPY … TO STDOUT``, parsed by Polars' native reader (text columns)."""
     raw: Any = conn.connection.driver_connection
     text_schema = {k: pl.String for k in columns}
@@ -95,7 +111,7 @@ def _pg_csv(conn: Connection, sql: str, org: int | None, columns: dict[str, Any]
     with (
         raw.cursor() as cur,
         cur.copy(
-            f"COPY ({_where(sql, org, '%s')}) TO STDOUT WITH (FORMAT csv)", None if org is None else (org,)
+            f"COPY ({_where(sql, org, '%s', extra)}) TO STDOUT WITH (FORMAT csv)", None if org is None else (org,)
         ) as copy,
     ):
         for block in copy:
@@ -106,17 +122,24 @@ def _pg_csv(conn: Connection, sql: str, org: int | None, columns: dict[str, Any]
     return pl.read_csv(data, has_header=False, new_columns=list(columns), schema=text_schema)
 
 
-def _sqlite_columns(conn: Connection, sql: str, org: int | None, columns: dict[str, Any]) -> pl.DataFrame:
-    """SQLite: one row of one JSON array per column (``json_group_array``: one scan, the values quoted by SQLite
-    itself), each decoded by Polars' native JSON reader — no Python object per value, and a fraction of the cost
-    of one JSON object per row (every key repeated) or of ``fetchall``. The arrays line up: they are aggregated in
-    the same scan, in the same order."""
+def _pg_columns(
+    conn: Connection, sql: str, org: int | None, columns: dict[str, Any], extra: str | None = None
+) -> pl.DataFrame:
+    """PostgreSQL, for many short rows (the events): one row of one JSON array per column (``json_agg``, sent as
+    text), decoded by Polars as ``_sqlite_columns`` does — ``COPY`` sends a message per row, each a Python object
+    to the driver; these are a handful of large texts."""
     raw: Any = conn.connection.driver_connection
-    cur = raw.cursor()
-    arrays = ", ".join(f"json_group_array({name})" for name in columns)
-    cur.execute(f"SELECT count(*), {arrays} FROM ({_where(sql, org, '?')})", () if org is None else (org,))
-    n, *found = cur.fetchone()
-    cur.close()
+    arrays = ", ".join(f"json_agg({name})::text" for name in columns)
+    with raw.cursor() as cur:
+        got = cur.execute(
+            f"SELECT count(*), {arrays} FROM ({_where(sql, org, '%s', extra)}) q", None if org is None else (org,)
+        )
+        n, *found = got.fetchone()
+    return _decode_columns(n, found, columns)
+
+
+def _decode_columns(n: int, found: list[str], columns: dict[str, Any]) -> pl.DataFrame:
+    """The rows of one JSON array per column (``found``, ``n`` rows) as a frame of ``columns`` (text, whole numbers)."""
     if not n:
         return pl.DataFrame(schema={k: pl.String for k in columns})
     wanted = {name: pl.Int64 if kind == pl.Int64 else pl.String for name, kind in columns.items()}
@@ -125,72 +148,204 @@ def _sqlite_columns(conn: Connection, sql: str, org: int | None, columns: dict[s
     )
 
 
-def recompute(reg: Register, org: int | None, force: bool, actor: Actor | None) -> Recomputed:
-    """Derive and store the status of every stale case (of ``org``, else of all organisations)."""
-    from warexempt.register.store import STATUS_FIELDS, Recomputed
+def _sqlite_columns(
+    conn: Connection, sql: str, org: int | None, columns: dict[str, Any], extra: str | None = None
+) -> pl.DataFrame:
+    """SQLite: one row of one JSON array per column (``json_group_array``: one scan, the values quoted by SQLite
+    itself), each decoded by Polars' native JSON reader — no Python object per value, and a fraction of the cost
+    of one JSON object per row (every key repeated) or of ``fetchall``. The arrays line up: they are aggregated in
+    the same scan, in the same order."""
+    raw: Any = conn.connection.driver_connection
+    cur = raw.cursor()
+    arrays = ", ".join(f"json_group_array({name})" for name in columns)
+    cur.execute(f"SELECT count(*), {arrays} FROM ({_where(sql, org, '?', extra)})", () if org is None else (org,))
+    n, *found = cur.fetchone()
+    cur.close()
+    return _decode_columns(n, found, columns)
 
+
+PART = 25_000  # cases decided and written at a time: the next part is decided while one is written
+
+
+def recompute(reg: Register, org: int | None, force: bool, actor: Actor | None) -> Recomputed:
+    """Derive and store the status of every stale case (of ``org``, else of all organisations).
+
+    The cases and the events are read at once on two connections that see the same state of the database (the
+    events on a thread of their own: both drivers let it run beside this one), then the cases are decided and
+    written in parts of ``PART``, the next part decided on that thread while this one writes — on two cores the
+    reading, deciding and writing overlap instead of following one another. SQLite: all of it in one write
+    transaction, begun first (no other writer commits until it ends, so the second connection sees exactly what
+    this one does); PostgreSQL: the second connection reads in the first one's exported snapshot, and the writes
+    follow in a transaction of their own, each case written only where it is still at the seq read."""
+    if reg.engine.dialect.name == "postgresql":
+        with reg.read() as conn:
+            found = _read(reg, conn, org, force)
+        if isinstance(found, Recomputed):
+            return found
+        with reg.write() as conn:
+            return _write(conn, reg.law, found, actor)
+    if not force:  # (SQLite: nothing stale is answered without the write lock — a read-only file too)
+        with reg.read() as conn:
+            cases, stale = _stale_count(conn, org, reg.law)
+        if not stale:
+            return Recomputed(cases=cases, law_fingerprint=reg.law.fingerprint)
+    with reg.write() as conn:
+        found = _read(reg, conn, org, force)
+        return found if isinstance(found, Recomputed) else _write(conn, reg.law, found, actor)
+
+
+def _stale_count(conn: Connection, org: int | None, law: Law) -> tuple[int, int]:
+    """The cases (of ``org``, else all) and how many of them are stale, counted by the database in one scan."""
+    today = dt.date.today()
+    stale = or_(
+        CASES.c.status_law.is_distinct_from(law.fingerprint),
+        CASES.c.status_seq.is_distinct_from(CASES.c.seq),
+        CASES.c.status_day.is_distinct_from(func.coalesce(CASES.c.as_of, today)),
+    )
+    query = select(func.count(), func.coalesce(func.sum(case((stale, 1), else_=0)), 0))
+    if org is not None:
+        query = query.where(CASES.c.org_id == org)
+    cases, n = conn.execute(query).one()
+    return int(cases), int(n)
+
+
+def _read(reg: Register, conn: Connection, org: int | None, force: bool) -> Recomputed | Stale:
+    """The stale cases (all with ``force``) and the events (``Stale``), or, when no case is stale, the report."""
     law = reg.law
     today = dt.date.today()
-    with reg.read() as conn:
-        postgres = conn.dialect.name == "postgresql"
-        # the cached status itself is read on PostgreSQL only (``_restamp``): on SQLite rewriting a row costs about
-        # what sending its status back to compare it would (one executemany either way)
-        case_sql = CASE_SQL.replace("{status}", "status" if postgres else "NULL")
-        frame = _frame(conn, case_sql, org, CASE_COLUMNS).with_columns(pl.col("fixed").fill_null(today).alias("as_of"))
-        report = Recomputed(cases=frame.height, law_fingerprint=law.fingerprint)
-        if not force:
-            frame = frame.filter(
-                pl.col("status_law").ne_missing(law.fingerprint)
-                | pl.col("status_seq").ne_missing(pl.col("seq"))
-                | pl.col("status_day").ne_missing(pl.col("as_of"))
+    postgres = conn.dialect.name == "postgresql"
+    snapshot = None
+    if postgres:  # (the read transaction made REPEATABLE READ, so that its snapshot can be shared)
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        snapshot = str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one())
+    first, last = conn.execute(select(func.min(EVENTS.c.id), func.max(EVENTS.c.id))).one()
+    bounds = _spans(first or 0, last or 0, READERS)
+    with ThreadPoolExecutor(READERS) as pool:
+        reads = [pool.submit(_events_beside, reg, org, snapshot, lo, hi) for lo, hi in bounds]
+        try:
+            # the cached status is compared on PostgreSQL only (``_restamp``), by its SHA-256 (``PG_DIGEST``: 64
+            # bytes a case read, not the whole status); on SQLite rewriting a row costs about what sending its
+            # status back to compare it would (one executemany either way)
+            case_sql = CASE_SQL.replace("{status}", PG_DIGEST if postgres else "NULL")
+            frame = _frame(conn, case_sql, org, CASE_COLUMNS)
+        finally:
+            events = pl.concat([r.result() for r in reads])
+    frame = frame.with_columns(pl.col("fixed").fill_null(today).alias("as_of"))
+    report = Recomputed(cases=frame.height, law_fingerprint=law.fingerprint)
+    if not force:
+        frame = frame.filter(
+            pl.col("status_law").ne_missing(law.fingerprint)
+            | pl.col("status_seq").ne_missing(pl.col("seq"))
+            | pl.col("status_day").ne_missing(pl.col("as_of"))
+        )
+    if frame.is_empty():
+        return report
+    return Stale(report, frame, events)
+
+
+READERS = 2  # connections reading the events at once, each a span of the events' row ids
+
+
+def _spans(first: int, last: int, n: int) -> list[tuple[int, int]]:
+    """``first``..``last`` (row ids) cut in ``n`` spans (fewer when there are fewer numbers)."""
+    step = max(1, -(-(last - first + 1) // n))
+    return [(lo, min(last, lo + step - 1)) for lo in range(first, last + 1, step)] or [(first, last)]
+
+
+def _events_beside(reg: Register, org: int | None, snapshot: str | None, lo: int, hi: int) -> pl.DataFrame:
+    """The events numbered ``lo``..``hi`` (their row ids: a range of the table itself, read without an index),
+    read on a connection of its own (in the snapshot ``snapshot`` on PostgreSQL)."""
+    rows = f"e.id BETWEEN {int(lo)} AND {int(hi)}"
+    if snapshot is None:
+        with reg.read() as conn:
+            return _frame(conn, EVENT_SQL, org, EVENT_COLUMNS, rows)
+    with reg.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
+        conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        return _frame(conn, EVENT_SQL, org, EVENT_COLUMNS, rows)
+
+
+@dataclass
+class Stale:
+    """What a recompute read: the report so far, the cases to derive (``CASE_COLUMNS`` and ``as_of``) and every
+    event of the cases read."""
+
+    report: Recomputed
+    frame: pl.DataFrame
+    events: pl.DataFrame
+
+
+def _write(conn: Connection, law: Law, stale: Stale, actor: Actor | None) -> Recomputed:
+    """Decide the stale cases part by part (the next part on a thread while this one is written), store their
+    statuses (SQLite: each part as it is decided; PostgreSQL: all at once, as an ``UPDATE … FROM`` scans the
+    table whatever part it writes), and audit the run (one row per organisation): the report."""
+    report = stale.report
+    frame = stale.frame
+    replaced = stale.events.filter(pl.col("supersedes").is_not_null()).select(
+        "case_id", pl.col("supersedes").alias("event_id")
+    )
+    events = stale.events.join(replaced, on=["case_id", "event_id"], how="anti")
+    # the chains first: an append locks its organisation's chain, then its case (no deadlock with it)
+    chains = {org_no: audit.Chain.open(conn, org_no) for org_no in frame["org_id"].unique().sort()}
+    parts = [frame.slice(lo, PART) for lo in range(0, frame.height, PART)]
+    postgres = conn.dialect.name == "postgresql"
+    counts: list[pl.DataFrame] = []
+    statuses: list[pl.DataFrame] = []
+    stamps: list[pl.DataFrame] = []
+    with ThreadPoolExecutor(1) as pool:
+        decided = [pool.submit(_part, part, events, law, postgres) for part in parts]
+        for future in decided:
+            out = future.result()
+            report.recomputed += out.height
+            changed = pl.col("old_outcome").ne_missing(pl.col("outcome"))
+            report.changed += int(out.select(changed.sum()).item())
+            counts.append(out.group_by("org_id").agg(pl.len().alias("n"), changed.sum().alias("changed")))
+            same = pl.col("old_status").eq(pl.col("digest")).fill_null(False)  # (SQLite: no old status: never)
+            day = pl.col("as_of").cast(pl.String)
+            statuses.append(
+                out.filter(~same).select("id", "seq", "outcome", "eligible", "record_cleared", "status", day)
             )
-        if frame.is_empty():
-            return report
-        events = _frame(conn, EVENT_SQL, org, EVENT_COLUMNS)
-    frame, decided = _decide(frame, events, law)
-    kept = ("id", "org_id", "seq", "as_of", "old_outcome", "old_status", "status_law", "status_seq", "status_day")
-    out = frame.select(kept).with_columns(
-        decided["outcome"],
-        decided["eligible"],
-        decided["record_cleared"],
-        decided.select(pl.struct(list(STATUS_FIELDS)).struct.json_encode().alias("status"))["status"],
-    )
-    report.recomputed = out.height
-    changed = pl.col("old_outcome").ne_missing(pl.col("outcome"))
-    report.changed = int(out.select(changed.sum()).item())
-    counts = out.group_by("org_id").agg(pl.len().alias("n"), changed.sum().alias("changed")).sort("org_id")
-    same = pl.col("old_status").eq_missing(pl.col("status"))
-    day = pl.col("as_of").cast(pl.String)
-    rows = out.filter(~same).select("id", "seq", "outcome", "eligible", "record_cleared", "status", day)
-    restamp = out.filter(same).select(
-        "id", "seq", day, "status_law", "status_seq", pl.col("status_day").cast(pl.String).alias("old_day")
-    )
-    with reg.write() as conn:
-        # the chains first: an append locks its organisation's chain, then its case (no deadlock with it)
-        chains = {org_no: audit.Chain.open(conn, org_no) for org_no in counts["org_id"]}
-        _store(conn, rows, law.fingerprint)
-        _restamp(conn, restamp, law.fingerprint)
-        names = dict(conn.execute(select(ORGS.c.id, ORGS.c.name)).all())
-        for org_no, n, n_changed in counts.iter_rows():
-            chain = chains[org_no]
-            who = actor.name if actor is not None else local_name()
-            chain.add(who, "recompute", None, None, {"law": law.fingerprint, "cases": n, "changed": n_changed})
-            chain.flush()
-            report.by_org[names[org_no]] = n
+            stamps.append(
+                out.filter(same).select(
+                    "id", "seq", day, "status_law", "status_seq", pl.col("status_day").cast(pl.String).alias("old_day")
+                )
+            )
+            _store(conn, statuses.pop(), law.fingerprint)
+            _restamp(conn, stamps.pop(), law.fingerprint)
+    names = dict(conn.execute(select(ORGS.c.id, ORGS.c.name)).all())
+    totals = pl.concat(counts).group_by("org_id").agg(pl.col("n").sum(), pl.col("changed").sum()).sort("org_id")
+    for org_no, n, n_changed in totals.iter_rows():
+        chain = chains[org_no]
+        who = actor.name if actor is not None else local_name()
+        chain.add(who, "recompute", None, None, {"law": law.fingerprint, "cases": n, "changed": n_changed})
+        chain.flush()
+        report.by_org[names[org_no]] = n
     return report
+
+
+def _part(frame: pl.DataFrame, events: pl.DataFrame, law: Law, digests: bool) -> pl.DataFrame:
+    """One part's cases with their new status: the kept columns and outcome, eligible, record_cleared, status, and
+    ``digest``: the status's SHA-256 as ``PG_DIGEST`` gives it (with ``digests``; else null)."""
+    from warexempt.register.store import STATUS_FIELDS
+
+    lo, hi = frame["id"].min(), frame["id"].max()
+    frame, decided = _decide(frame, events.filter(pl.col("case_id").is_between(lo, hi)), law)
+    kept = ("id", "org_id", "seq", "as_of", "old_outcome", "old_status", "status_law", "status_seq", "status_day")
+    status = decided.select(pl.struct(list(STATUS_FIELDS)).struct.json_encode().alias("status"))["status"]
+    digest = pl.Series("digest", [None] * len(status), dtype=pl.String)
+    if digests:
+        digest = pl.Series("digest", [hashlib.sha256(s.encode("utf-8")).hexdigest() for s in status], pl.String)
+    return frame.select(kept).with_columns(
+        decided["outcome"], decided["eligible"], decided["record_cleared"], status, digest
+    )
 
 
 def _decide(frame: pl.DataFrame, events: pl.DataFrame, law: Law) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The engine's decision (``rules.engine.evaluate``, one call) on every case of ``frame`` with its effective
-    events (superseded ones left out by an anti-join), each event matched to its case's row ``_k`` by the case's
-    number (no text keys). Cases whose charge codes the present law no longer reads are left out (and so keep their
-    cached status); the cases decided and their decisions, row for row."""
+    events (``events``: superseded ones already left out), each event matched to its case's row ``_k`` by the
+    case's number (no text keys). Cases whose charge codes the present law no longer reads are left out (and so keep
+    their cached status); the cases decided and their decisions, row for row."""
     from warexempt.rules.engine import ChargeErrors
 
-    replaced = events.filter(pl.col("supersedes").is_not_null()).select(
-        "case_id", pl.col("supersedes").alias("event_id")
-    )
-    events = events.join(replaced, on=["case_id", "event_id"], how="anti")
     try:
         return frame, _evaluate(frame, events, law)
     except ChargeErrors as exc:  # codes the present law no longer reads: those cases are left as they were
@@ -224,20 +379,23 @@ def _store(conn: Connection, frame: pl.DataFrame, law: str) -> None:
     PostgreSQL: one ``COPY`` (CSV that Polars writes) into a temporary table, then one ``UPDATE … FROM``. SQLite:
     one ``executemany`` of the ``UPDATE`` in the write transaction — cheaper than filling a temporary table and
     joining it, as each row is found by its primary key."""
+    if frame.is_empty():
+        return
     raw: Any = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
         with raw.cursor() as cur:
-            cur.execute(
-                "CREATE TEMP TABLE _status (id integer, seq integer, outcome text, eligible boolean, "
+            cur.execute(  # (a recompute writes part by part: the second part finds the table of the first)
+                "CREATE TEMP TABLE IF NOT EXISTS _status (id integer, seq integer, outcome text, eligible boolean, "
                 "record_cleared boolean, status text, day date) ON COMMIT DROP"
             )
+            cur.execute("TRUNCATE _status")
             with cur.copy("COPY _status FROM STDIN WITH (FORMAT csv)") as copy:
                 copy.write(frame.write_csv(include_header=False).encode("utf-8"))
             cur.execute(PG_UPDATE, {"law": law})
         return
     cur = raw.cursor()
-    columns = [frame[c].to_list() for c in ("outcome", "eligible", "record_cleared", "status", "as_of", "id", "seq")]
-    cur.executemany(SQLITE_UPDATE, [(*row, law) for row in zip(*columns, strict=True)])
+    order = ("outcome", "eligible", "record_cleared", "status", "as_of", "id", "seq")
+    cur.executemany(SQLITE_UPDATE, frame.select(*order, pl.lit(law).alias("law")).iter_rows())
     cur.close()
 
 
@@ -253,18 +411,20 @@ def _restamp(conn: Connection, frame: pl.DataFrame, law: str) -> None:
     raw: Any = conn.connection.driver_connection
     with raw.cursor() as cur:
         cur.execute(
-            "CREATE TEMP TABLE _restamp (id integer, seq integer, day date, old_law text, old_seq integer, "
-            "old_day date) ON COMMIT DROP"
+            "CREATE TEMP TABLE IF NOT EXISTS _restamp (id integer, seq integer, day date, old_law text, "
+            "old_seq integer, old_day date) ON COMMIT DROP"
         )
+        cur.execute("TRUNCATE _restamp")
         with cur.copy("COPY _restamp FROM STDIN WITH (FORMAT csv)") as copy:
             copy.write(frame.write_csv(include_header=False).encode("utf-8"))
-        cur.execute(PG_RESTAMP, {"law": law})
+        cur.execute(PG_RESTAMP, {"law": law, "lo": frame["id"].min(), "hi": frame["id"].max()})
 
 
 _AS_READ = "IS NOT DISTINCT FROM"
 PG_RESTAMP = (
     "UPDATE cases SET status_law = %(law)s, status_seq = s.seq, status_day = s.day FROM _restamp s "
-    f"WHERE cases.id = s.id AND cases.seq = s.seq AND cases.status_law {_AS_READ} s.old_law "
+    "WHERE cases.id BETWEEN %(lo)s AND %(hi)s AND cases.id = s.id AND cases.seq = s.seq "
+    f"AND cases.status_law {_AS_READ} s.old_law "
     f"AND cases.status_seq {_AS_READ} s.old_seq AND cases.status_day {_AS_READ} s.old_day "
     "AND (cases.status_law IS DISTINCT FROM %(law)s OR cases.status_seq IS DISTINCT FROM s.seq "
     "OR cases.status_day IS DISTINCT FROM s.day)"

@@ -4,7 +4,7 @@
 ``authenticate(token)`` for a user, ``Register.local(org)`` for the local operator) and sees only that actor's
 organisation. A case's status is never a fact of its own: it is the rules' answer on its events (``lifecycle``),
 cached in the case's row with the law's fingerprint, the event sequence and the day it was judged on, and derived
-afresh whenever one of them differs (``recompute`` writes the cache for many cases in one engine call).
+afresh whenever one of them differs (``recompute`` writes the cache for many cases through the vectorised engine).
 
 Appending an event is one transaction: read the case, judge it with the new event, store it — and the case's row
 is moved on only if it is still at the sequence number it was judged at (``expected_seq`` from the caller, else the
@@ -386,7 +386,8 @@ class Register:
 
     def recompute(self, actor: Actor | None = None, *, force: bool = False) -> Recomputed:
         """Derive and cache the status of every stale case (``force``: every case) — of the actor's organisation,
-        or of all organisations when ``actor`` is ``None`` (the local operator) — in one engine call."""
+        or of all organisations when ``actor`` is ``None`` (the local operator) — through the vectorised engine, in
+        parts of ``recompute.PART`` cases (``register.recompute``)."""
         if actor is not None:
             require(actor, "recompute")
         from warexempt.register.recompute import recompute
@@ -746,15 +747,16 @@ def audit_entries(
     actor: Actor, row: Any, values: Sequence[Mapping[str, Any]], steps: Sequence[StepResult]
 ) -> list[audit.Entry]:
     """The audit entries of stored events, encoded: the event, its effect, and the case's status before and after
-    it (``values``: the events' rows; their ``recorded_at`` is not logged, so they may be made before it is known)."""
-    before = brief(json.loads(row.status)) if row.status else None
-    out = []
+    it (``values``: the events' rows; their ``recorded_at`` is not logged, so they may be made before it is known).
+
+    An entry is made of JSON values only (texts, the seq, the date as ISO text, the status's booleans and reason
+    ids), so its before and after are encoded by ``audit.plain_json`` in one C call each; the status after an event
+    is the status before the next, encoded once."""
+    before = audit.canonical(brief(json.loads(row.status))) if row.status else None
+    out: list[audit.Entry] = []
     for v, step in zip(values, steps, strict=True):
-        after = brief(step.status)  # (its four fields are JSON values already: no ``status_json`` walk)
-        out.append(
-            audit.encode(
-                actor.name, "event", row.label, before, {**audit_event(v), "effect": step.effect, "status": after}
-            )
-        )
-        before = after
+        status = step.answer
+        after = {**audit_event(v), "date": v["date"].isoformat(), "effect": step.effect, "status": status}
+        out.append((actor.name, "event", row.label, before, audit.plain_json(after)))
+        before = audit.plain_json(status)
     return out
