@@ -176,8 +176,9 @@ def run_in_parts(
     parquet = output is None or is_parquet(output)
     plan = Plan(path, cases, total, repeated, size, as_of, parquet, events, ignore_extra_columns, output, count)
     sink: Appender | Joiner | None = None
-    # each part is appended in a thread of its own while the next is decided (the writer lets go of the interpreter
-    # lock: the two cores are busy together); one part at most waits to be written, so memory holds two parts
+    # each part decided here is appended in a thread of its own while the next is decided (the writer lets go of
+    # the interpreter lock: the two cores are busy together); one part at most waits to be written, so memory holds
+    # two parts. A worker's part file is joined at once: it lives in the cluster's folder, which ends with the parts
     appending = ThreadPoolExecutor(1, thread_name_prefix="warexempt-append")
     appended: Future[None] | None = None
     tallies: list[pl.DataFrame] = []
@@ -194,7 +195,11 @@ def run_in_parts(
                     sink = sink or (Joiner(output) if chunk.written is not None else Appender(output))
                     if appended is not None:
                         appended.result()  # (the part before: written, or its error raised here)
-                    appended = appending.submit(_add, sink, chunk)
+                    if isinstance(sink, Appender):
+                        appended = appending.submit(_add, sink, chunk)
+                    else:
+                        appended = None
+                        _add(sink, chunk)
                 if count:
                     tallies.append(chunk.tally if chunk.tally is not None else tally(_decisions(chunk)))
                 found.append(chunk.found)
