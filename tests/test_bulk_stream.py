@@ -239,17 +239,17 @@ def test_a_part_that_cannot_be_appended_stops_the_run_and_leaves_no_file(tmp_pat
     in the caller's thread), and the half-written file is removed, as for a failure while deciding."""
     src, _ = _inputs(tmp_path, ".parquet")
     appended: list[int] = []
-    add = stream._add
+    put = Appender.put
 
-    def failing(sink, chunk):  # the third part's append fails, as a full disk would
+    def failing(sink, table):  # the third part's write fails, as a full disk would
         if len(appended) == 2:
             raise OSError(28, "No space left on device")
-        add(sink, chunk)
-        appended.append(chunk.rows)
+        put(sink, table)
+        appended.append(table.num_rows)
 
-    monkeypatch.setattr(stream, "_add", failing)
+    monkeypatch.setattr(Appender, "put", failing)
     out = tmp_path / "out" / "parts.parquet"
     out.parent.mkdir()
     with pytest.raises(OSError, match="No space left"):
         run_in_parts(src, T, DAY, out, chunk_rows=50)
-    assert appended == [50, 50] and list(out.parent.iterdir()) == []
+    assert len(appended) == 2 and list(out.parent.iterdir()) == []

@@ -224,24 +224,32 @@ class Appender(Staged):
 
     def add(self, part: pl.DataFrame) -> None:
         """Append one part's rows (the first part fixes the columns and their types)."""
+        self.put(self.take(part))
+
+    def take(self, part: pl.DataFrame) -> Any:
+        """A part in the file's types, all the Polars work of ``add``: for Parquet an Arrow table, for CSV the
+        frame. ``put`` then writes it."""
         if self.schema is None:
             self.schema = part.schema
         else:
             part = part.cast(dict(self.schema))  # type: ignore[arg-type]
+        return part.to_arrow() if self.parquet else part
+
+    def put(self, taken: Any) -> None:
+        """Write what ``take`` made. For Parquet nothing here calls Polars, so it may run on another thread while
+        Polars works on this one (two threads inside Polars at once can wait on each other for ever)."""
         if self.parquet:
             import pyarrow.parquet as pq
 
-            table = part.to_arrow()
             if self._writer is None:
-                self._arrow = table.schema
-                self._writer = pq.ParquetWriter(self.target, table.schema, compression="lz4")
-            self._writer.write_table(table.cast(self._arrow))
+                self._arrow = taken.schema
+                self._writer = pq.ParquetWriter(self.target, taken.schema, compression="lz4")
+            self._writer.write_table(taken.cast(self._arrow))
+        elif self._csv is None:
+            self._csv = self.target.open("wb")
+            taken.write_csv(self._csv)
         else:
-            if self._csv is None:
-                self._csv = self.target.open("wb")
-                part.write_csv(self._csv)
-            else:
-                part.write_csv(self._csv, include_header=False)
+            taken.write_csv(self._csv, include_header=False)
 
     def close(self) -> None:
         """Finish the file (an empty run: its header only) and, outside a run, rename it to its name."""

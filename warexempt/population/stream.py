@@ -176,9 +176,11 @@ def run_in_parts(
     parquet = output is None or is_parquet(output)
     plan = Plan(path, cases, total, repeated, size, as_of, parquet, events, ignore_extra_columns, output, count)
     sink: Appender | Joiner | None = None
-    # each part decided here is appended in a thread of its own while the next is decided (the writer lets go of
-    # the interpreter lock: the two cores are busy together); one part at most waits to be written, so memory holds
-    # two parts. A worker's part file is joined at once: it lives in the cluster's folder, which ends with the parts
+    # each Parquet part decided here is written in a thread of its own while the next is decided (the writer lets
+    # go of the interpreter lock: the two cores are busy together), after its Polars work is done on this thread
+    # (``Appender.take``: two threads inside Polars at once can wait on each other for ever); one part at most
+    # waits to be written, so memory holds two parts. A worker's part file is joined at once: it lives in the
+    # cluster's folder, which ends with the parts
     appending = ThreadPoolExecutor(1, thread_name_prefix="warexempt-append")
     appended: Future[None] | None = None
     tallies: list[pl.DataFrame] = []
@@ -195,8 +197,8 @@ def run_in_parts(
                     sink = sink or (Joiner(output) if chunk.written is not None else Appender(output))
                     if appended is not None:
                         appended.result()  # (the part before: written, or its error raised here)
-                    if isinstance(sink, Appender):
-                        appended = appending.submit(_add, sink, chunk)
+                    if isinstance(sink, Appender) and sink.parquet:
+                        appended = appending.submit(sink.put, sink.take(_decisions(chunk)))
                     else:
                         appended = None
                         _add(sink, chunk)
