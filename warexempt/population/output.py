@@ -183,6 +183,13 @@ class Staged:
     def abort(self) -> None:
         self.discard()
 
+    def close(self) -> None:
+        """Finish the file (``_finish``) and, outside a run, rename it to its name."""
+        self.commit(self._finish)
+
+    def _finish(self) -> None:
+        raise NotImplementedError
+
     def commit(self, finish: Callable[[], None]) -> None:
         """``finish`` the file and, outside a run, rename it to its name; on any failure ``abort``."""
         try:
@@ -251,11 +258,8 @@ class Appender(Staged):
         else:
             taken.write_csv(self._csv, include_header=False)
 
-    def close(self) -> None:
-        """Finish the file (an empty run: its header only) and, outside a run, rename it to its name."""
-        self.commit(self._finish)
-
     def _finish(self) -> None:
+        """The file finished (an empty run: its header only)."""
         if self.schema is None:
             raise ValueError("Appender.close before any part: the columns are not known")
         if self._writer is not None:

@@ -295,11 +295,8 @@ class Joiner(Staged):
             _copy(part, len(MAGIC), end - len(MAGIC), self._out)
         part.unlink()
 
-    def close(self) -> None:
-        """Write the footer and, outside a run, rename the file to its name."""
-        self.commit(self._finish)
-
     def _finish(self) -> None:
+        """The footer written (``Staged.close`` renames the file to its name outside a run)."""
         if self._out is None:
             raise ValueError("Joiner.close before any part: the columns are not known")
         if self._footer is not None:
