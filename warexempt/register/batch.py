@@ -210,9 +210,10 @@ def store_batch(conn: Connection, chain: audit.Chain, ready: Prepared) -> None:
 PG_BATCH = """
 WITH moved AS (
   UPDATE cases c SET seq = m.seq, outcome = m.outcome, eligible = m.eligible, record_cleared = m.record_cleared,
-    status = m.status, status_law = m.status_law, status_seq = m.status_seq, status_day = m.status_day
+    status = m.status, status_digest = m.status_digest, status_law = m.status_law, status_seq = m.status_seq,
+    status_day = m.status_day
   FROM json_to_recordset(%(cases)s::json) AS m(id int, seen int, seq int, outcome text, eligible bool,
-    record_cleared bool, status text, status_law text, status_seq int, status_day date)
+    record_cleared bool, status text, status_digest text, status_law text, status_seq int, status_day date)
   WHERE c.id = m.id AND c.seq = m.seen
   RETURNING c.id
 ), stored AS (
@@ -232,7 +233,10 @@ WITH moved AS (
 )
 SELECT count(*) FROM moved
 """
-CASE_FIELDS = ("seq", "outcome", "eligible", "record_cleared", "status", "status_law", "status_seq", "status_day")
+CASE_FIELDS = (
+    *("seq", "outcome", "eligible", "record_cleared", "status", "status_digest", "status_law", "status_seq"),
+    "status_day",
+)
 EVENT_FIELDS = ("case_id", "seq", "event_id", "kind", "ground", "stage", "charge", "award", "supersedes")
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 

@@ -96,6 +96,7 @@ class CaseRow(Base):
     eligible: Mapped[bool | None] = mapped_column(Boolean)
     record_cleared: Mapped[bool | None] = mapped_column(Boolean)
     status: Mapped[str | None] = mapped_column(Text)  # the decision row as JSON
+    status_digest: Mapped[str | None] = mapped_column(String(64))  # its SHA-256, hex (``store.status_digest``)
     status_law: Mapped[str | None] = mapped_column(String(64))
     status_seq: Mapped[int | None] = mapped_column(Integer)
     status_day: Mapped[dt.date | None] = mapped_column(Date)

@@ -18,7 +18,6 @@ locks them.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from warexempt.law.catalog import Law
 from warexempt.register import audit
 from warexempt.register.actors import Actor, local_name
 from warexempt.register.models import CASES, EVENTS, ORGS
-from warexempt.register.store import Recomputed
+from warexempt.register.store import Recomputed, status_digest
 
 if TYPE_CHECKING:
     from warexempt.register.store import Register
@@ -60,10 +59,9 @@ EVENT_COLUMNS = {
     "charge": pl.String,
     "supersedes": pl.String,
 }
-PG_DIGEST = "encode(sha256(convert_to(status, 'UTF8')), 'hex')"  # what ``_part`` computes of a new status
 CASE_SQL = (
     "SELECT id, org_id, charges, stage, offence_date, as_of AS fixed, seq, status_law, status_seq, status_day, "
-    "outcome AS old_outcome, {status} AS old_status FROM cases {where} ORDER BY id"
+    "outcome AS old_outcome, status_digest AS old_status FROM cases {where}"
 )
 EVENT_SQL = (
     "SELECT e.case_id AS case_id, e.event_id AS event_id, e.date AS date, e.kind AS kind, e.ground AS ground, "
@@ -222,12 +220,8 @@ def _read(reg: Register, conn: Connection, org: int | None, force: bool) -> Reco
     bounds = _spans(first or 0, last or 0, READERS)
     with ThreadPoolExecutor(READERS) as pool:
         reads = [pool.submit(_events_beside, reg, org, snapshot, lo, hi) for lo, hi in bounds]
-        try:
-            # the cached status is compared on PostgreSQL only (``_restamp``), by its SHA-256 (``PG_DIGEST``: 64
-            # bytes a case read, not the whole status); on SQLite rewriting a row costs about what sending its
-            # status back to compare it would (one executemany either way)
-            case_sql = CASE_SQL.replace("{status}", PG_DIGEST if postgres else "NULL")
-            frame = _frame(conn, case_sql, org, CASE_COLUMNS)
+        try:  # (the cached status is read as its digest: 64 bytes a case, all that ``_write`` compares)
+            frame = _frame(conn, CASE_SQL, org, CASE_COLUMNS).sort("id")  # (sorted here: cheaper than by SQL)
         finally:
             events = pl.concat([r.result() for r in reads])
     frame = frame.with_columns(pl.col("fixed").fill_null(today).alias("as_of"))
@@ -275,9 +269,9 @@ class Stale:
 
 
 def _write(conn: Connection, law: Law, stale: Stale, actor: Actor | None) -> Recomputed:
-    """Decide the stale cases part by part (the next part on a thread while this one is written), store their
-    statuses (SQLite: each part as it is decided; PostgreSQL: all at once, as an ``UPDATE … FROM`` scans the
-    table whatever part it writes), and audit the run (one row per organisation): the report."""
+    """Decide the stale cases part by part, the next part on a thread while this one is written (that thread also
+    sorts each part's cases into those to store and those to restamp, so that this one only writes), and audit the
+    run (one row per organisation): the report."""
     report = stale.report
     frame = stale.frame
     replaced = stale.events.filter(pl.col("supersedes").is_not_null()).select(
@@ -287,30 +281,15 @@ def _write(conn: Connection, law: Law, stale: Stale, actor: Actor | None) -> Rec
     # the chains first: an append locks its organisation's chain, then its case (no deadlock with it)
     chains = {org_no: audit.Chain.open(conn, org_no) for org_no in frame["org_id"].unique().sort()}
     parts = [frame.slice(lo, PART) for lo in range(0, frame.height, PART)]
-    postgres = conn.dialect.name == "postgresql"
     counts: list[pl.DataFrame] = []
-    statuses: list[pl.DataFrame] = []
-    stamps: list[pl.DataFrame] = []
     with ThreadPoolExecutor(1) as pool:
-        decided = [pool.submit(_part, part, events, law, postgres) for part in parts]
-        for future in decided:
-            out = future.result()
-            report.recomputed += out.height
-            changed = pl.col("old_outcome").ne_missing(pl.col("outcome"))
-            report.changed += int(out.select(changed.sum()).item())
-            counts.append(out.group_by("org_id").agg(pl.len().alias("n"), changed.sum().alias("changed")))
-            same = pl.col("old_status").eq(pl.col("digest")).fill_null(False)  # (SQLite: no old status: never)
-            day = pl.col("as_of").cast(pl.String)
-            statuses.append(
-                out.filter(~same).select("id", "seq", "outcome", "eligible", "record_cleared", "status", day)
-            )
-            stamps.append(
-                out.filter(same).select(
-                    "id", "seq", day, "status_law", "status_seq", pl.col("status_day").cast(pl.String).alias("old_day")
-                )
-            )
-            _store(conn, statuses.pop(), law.fingerprint)
-            _restamp(conn, stamps.pop(), law.fingerprint)
+        for future in [pool.submit(_part, part, events, law) for part in parts]:
+            part = future.result()
+            _store(conn, part.store, law.fingerprint)
+            _restamp(conn, part.restamp, law.fingerprint)
+            report.recomputed += part.recomputed
+            report.changed += part.changed
+            counts.append(part.counts)
     names = dict(conn.execute(select(ORGS.c.id, ORGS.c.name)).all())
     totals = pl.concat(counts).group_by("org_id").agg(pl.col("n").sum(), pl.col("changed").sum()).sort("org_id")
     for org_no, n, n_changed in totals.iter_rows():
@@ -322,20 +301,39 @@ def _write(conn: Connection, law: Law, stale: Stale, actor: Actor | None) -> Rec
     return report
 
 
-def _part(frame: pl.DataFrame, events: pl.DataFrame, law: Law, digests: bool) -> pl.DataFrame:
-    """One part's cases with their new status: the kept columns and outcome, eligible, record_cleared, status, and
-    ``digest``: the status's SHA-256 as ``PG_DIGEST`` gives it (with ``digests``; else null)."""
+@dataclass
+class Part:
+    """One part decided: the cases whose status changed (``_store``'s frame) and those whose status came out as
+    cached (``_restamp``'s), the cases derived and whose outcome changed, and both counted per organisation
+    (``counts``: org_id, n, changed)."""
+
+    store: pl.DataFrame
+    restamp: pl.DataFrame
+    recomputed: int
+    changed: int
+    counts: pl.DataFrame
+
+
+def _part(frame: pl.DataFrame, events: pl.DataFrame, law: Law) -> Part:
+    """One part's cases judged (``_decide``), each new status compared with the cached one by its digest (as every
+    writer stores it: ``store.status_digest``; a case with no digest cached is stored whole)."""
     from warexempt.register.store import STATUS_FIELDS
 
     lo, hi = frame["id"].min(), frame["id"].max()
     frame, decided = _decide(frame, events.filter(pl.col("case_id").is_between(lo, hi)), law)
-    kept = ("id", "org_id", "seq", "as_of", "old_outcome", "old_status", "status_law", "status_seq", "status_day")
     status = decided.select(pl.struct(list(STATUS_FIELDS)).struct.json_encode().alias("status"))["status"]
-    digest = pl.Series("digest", [None] * len(status), dtype=pl.String)
-    if digests:
-        digest = pl.Series("digest", [hashlib.sha256(s.encode("utf-8")).hexdigest() for s in status], pl.String)
-    return frame.select(kept).with_columns(
-        decided["outcome"], decided["eligible"], decided["record_cleared"], status, digest
+    digest = pl.Series("digest", [status_digest(text) for text in status], pl.String)
+    out = frame.with_columns(decided["outcome"], decided["eligible"], decided["record_cleared"], status, digest)
+    changed = pl.col("old_outcome").ne_missing(pl.col("outcome"))
+    same = pl.col("old_status").eq(pl.col("digest")).fill_null(False)
+    day = pl.col("as_of").cast(pl.String)
+    old_day = pl.col("status_day").cast(pl.String).alias("old_day")
+    return Part(
+        out.filter(~same).select("id", "seq", "outcome", "eligible", "record_cleared", "status", day, "digest"),
+        out.filter(same).select("id", "seq", day, "status_law", "status_seq", old_day),
+        out.height,
+        int(out.select(changed.sum()).item()),
+        out.group_by("org_id").agg(pl.len().alias("n"), changed.sum().alias("changed")),
     )
 
 
@@ -372,9 +370,9 @@ def _evaluate(frame: pl.DataFrame, events: pl.DataFrame, law: Law) -> pl.DataFra
 
 
 def _store(conn: Connection, frame: pl.DataFrame, law: str) -> None:
-    """Write the statuses (``frame``: id, seq, outcome, eligible, record_cleared, status, day) of the cases still at
-    the seq they were read at (a concurrent append keeps its own, newer status), leaving alone every row whose cache
-    already holds exactly this (a forced recompute under an unchanged law rewrites nothing).
+    """Write the statuses (``frame``: id, seq, outcome, eligible, record_cleared, status, day, digest) of the cases
+    still at the seq they were read at (a concurrent append keeps its own, newer status), leaving alone every row
+    whose cache already holds exactly this (a forced recompute under an unchanged law rewrites nothing).
 
     PostgreSQL: one ``COPY`` (CSV that Polars writes) into a temporary table, then one ``UPDATE … FROM``. SQLite:
     one ``executemany`` of the ``UPDATE`` in the write transaction — cheaper than filling a temporary table and
@@ -386,7 +384,7 @@ def _store(conn: Connection, frame: pl.DataFrame, law: str) -> None:
         with raw.cursor() as cur:
             cur.execute(  # (a recompute writes part by part: the second part finds the table of the first)
                 "CREATE TEMP TABLE IF NOT EXISTS _status (id integer, seq integer, outcome text, eligible boolean, "
-                "record_cleared boolean, status text, day date) ON COMMIT DROP"
+                "record_cleared boolean, status text, day date, digest text) ON COMMIT DROP"
             )
             cur.execute("TRUNCATE _status")
             with cur.copy("COPY _status FROM STDIN WITH (FORMAT csv)") as copy:
@@ -394,21 +392,33 @@ def _store(conn: Connection, frame: pl.DataFrame, law: str) -> None:
             cur.execute(PG_UPDATE, {"law": law})
         return
     cur = raw.cursor()
+    flags = [pl.col(name).cast(pl.Int8) for name in ("eligible", "record_cleared")]  # (ints bind without an adapter)
     order = ("outcome", "eligible", "record_cleared", "status", "as_of", "id", "seq")
-    cur.executemany(SQLITE_UPDATE, frame.select(*order, pl.lit(law).alias("law")).iter_rows())
+    rows = frame.with_columns(flags).select(*order, pl.lit(law).alias("law"), "digest").iter_rows()
+    cur.executemany(SQLITE_UPDATE, rows)
     cur.close()
 
 
 def _restamp(conn: Connection, frame: pl.DataFrame, law: str) -> None:
-    """PostgreSQL: the cases whose status came out as the one cached (a law change that leaves their answer as it
-    was: the common case) keep their status text; only what it was derived from is written — the law, the seq, the
-    day — from one ``COPY`` of a few numbers per case instead of the whole status, and only where the row is still
-    as read (its seq, and the law, seq and day its cache was derived from), so that a status another writer stored
-    meanwhile is never stamped with this law. ``frame``: id, seq, as_of (the day), status_law, status_seq, old_day
-    (as read)."""
+    """The cases whose status came out as the one cached (a law change that leaves their answer as it was: the
+    common case) keep their status text; only what it was derived from is written — the law, the seq, the day.
+    ``frame``: id, seq, as_of (the day), status_law, status_seq, old_day (as read).
+
+    PostgreSQL: from one ``COPY`` of a few numbers per case instead of the whole status, and only where the row is
+    still as read (its seq, and the law, seq and day its cache was derived from), so that a status another writer
+    stored meanwhile is never stamped with this law. SQLite: one ``UPDATE`` per day stamped (nearly always one:
+    today), its cases' ids as one JSON array — no statement per case; the write transaction has held the database
+    since the cases were read, so every row is still as read."""
     if frame.is_empty():
         return
     raw: Any = conn.connection.driver_connection
+    if conn.dialect.name != "postgresql":
+        cur = raw.cursor()
+        ids = pl.format("[{}]", pl.col("id").cast(pl.String).str.join(","))  # (a JSON array of whole numbers)
+        for day, each in frame.group_by("as_of").agg(ids).iter_rows():
+            cur.execute(SQLITE_RESTAMP, (law, day, each))
+        cur.close()
+        return
     with raw.cursor() as cur:
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS _restamp (id integer, seq integer, day date, old_law text, "
@@ -429,19 +439,24 @@ PG_RESTAMP = (
     "AND (cases.status_law IS DISTINCT FROM %(law)s OR cases.status_seq IS DISTINCT FROM s.seq "
     "OR cases.status_day IS DISTINCT FROM s.day)"
 )
+SQLITE_RESTAMP = (
+    "UPDATE cases SET status_law = ?1, status_seq = seq, status_day = ?2 WHERE id IN (SELECT value FROM json_each(?3)) "
+    "AND (status_law IS NOT ?1 OR status_seq IS NOT seq OR status_day IS NOT ?2)"
+)
 
 # a row is written only where the case is still at the seq read, and only if its cache differs
 PG_UPDATE = (
     "UPDATE cases SET outcome = s.outcome, eligible = s.eligible, record_cleared = s.record_cleared, "
-    "status = s.status, status_law = %(law)s, status_seq = s.seq, status_day = s.day "
+    "status = s.status, status_digest = s.digest, status_law = %(law)s, status_seq = s.seq, status_day = s.day "
     "FROM _status s WHERE cases.id = s.id AND cases.seq = s.seq AND (cases.status IS DISTINCT FROM s.status "
+    "OR cases.status_digest IS DISTINCT FROM s.digest "
     "OR cases.status_law IS DISTINCT FROM %(law)s OR cases.status_seq IS DISTINCT FROM s.seq "
     "OR cases.status_day IS DISTINCT FROM s.day OR cases.outcome IS DISTINCT FROM s.outcome "
     "OR cases.eligible IS DISTINCT FROM s.eligible OR cases.record_cleared IS DISTINCT FROM s.record_cleared)"
 )
 SQLITE_UPDATE = (
     "UPDATE cases SET outcome = ?1, eligible = ?2, record_cleared = ?3, status = ?4, status_law = ?8, "
-    "status_seq = seq, status_day = ?5 WHERE id = ?6 AND seq = ?7 AND (status IS NOT ?4 OR status_law IS NOT ?8 "
-    "OR status_seq IS NOT seq OR status_day IS NOT ?5 OR outcome IS NOT ?1 OR eligible IS NOT ?2 "
-    "OR record_cleared IS NOT ?3)"
+    "status_digest = ?9, status_seq = seq, status_day = ?5 WHERE id = ?6 AND seq = ?7 AND (status IS NOT ?4 "
+    "OR status_digest IS NOT ?9 OR status_law IS NOT ?8 OR status_seq IS NOT seq OR status_day IS NOT ?5 "
+    "OR outcome IS NOT ?1 OR eligible IS NOT ?2 OR record_cleared IS NOT ?3)"
 )

@@ -15,6 +15,7 @@ one read): a concurrent append to the same case makes it a ``Conflict`` (the cal
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -672,16 +673,26 @@ def store_new_case(
 
 
 def cache_values(status: Mapping[str, Any], seq: int, day: dt.date, law: Law) -> dict[str, Any]:
+    """The cached status columns of a case: every write of a status goes through here or ``recompute``, which
+    writes the same text and digest (``tests/test_register_recompute.py`` checks that they agree)."""
+    # compact, as ``recompute`` writes it (Polars' ``json_encode``): an unchanged status is then the same text
+    text = json.dumps(status_json(status), ensure_ascii=False, separators=(",", ":"))
     return {
         "outcome": status["outcome"],
         "eligible": status["eligible"],
         "record_cleared": status["record_cleared"],
-        # compact, as ``recompute`` writes it (Polars' ``json_encode``): an unchanged status is then the same text
-        "status": json.dumps(status_json(status), ensure_ascii=False, separators=(",", ":")),
+        "status": text,
+        "status_digest": status_digest(text),
         "status_law": law.fingerprint,
         "status_seq": seq,
         "status_day": day,
     }
+
+
+def status_digest(text: str) -> str:
+    """The digest stored beside a cached status (``cases.status_digest``): what a recompute compares to tell an
+    answer that came out as it was (only its law, seq and day restamped) from one that changed."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def event_values(
