@@ -99,3 +99,31 @@ def test_a_case_whose_cache_changed_after_it_was_read_is_not_stamped(reg, admin)
     assert _stored(reg, admin.org_id)["C-1"].status_law == row.status_law
     restamp(row.status_law)  # still as read: stamped
     assert _stored(reg, admin.org_id)["C-1"].status_law == "a later law"
+
+
+def test_every_writer_stores_the_digest_of_the_status_it_stores(reg, admin, tmp_path):
+    """A recompute restamps a case whose new status has the digest cached (``cases.status_digest``) without
+    rewriting its status: so every path that writes a status — a new case, an append, a batch of appends, an
+    import, a recompute that stores a changed answer — must store the digest of exactly that text."""
+    from warexempt.register import io
+    from warexempt.register.store import status_digest
+
+    _cases(reg, admin)  # new cases
+    reg.append(admin, "C-0", PETITION)  # one append
+    reg.append_batch(admin, [("C-1", SUSPENDED), ("C-2", AWARD)])  # a batch
+    imported = tmp_path / "import.yaml.txt"  # (not beside the law file below: the law reads every *.yaml)
+    imported.write_text(
+        "cases:\n  - id: IMPORTED\n    as_of: 2026-06-10\n    facts:\n      charges: ['158:2']\n      stage: pre_trial\n"
+        "      events:\n        - {date: 2025-01-10, kind: contract_signed}\n",
+        encoding="utf-8",
+    )
+    io.import_file(reg, admin, imported)
+    (tmp_path / "honour.yaml").write_text(HONOUR, encoding="utf-8")
+    Register(reg.engine, load_law(tmp_path)).recompute(admin)  # a changed answer stored, the rest restamped
+
+    with reg.engine.connect() as conn:
+        query = sqlalchemy.select(CASES.c.label, CASES.c.status, CASES.c.status_digest)
+        rows = conn.execute(query.where(CASES.c.org_id == admin.org_id)).all()
+    assert sorted(r.label for r in rows) == ["C-0", "C-1", "C-2", "C-3", "IMPORTED"]
+    for label, status, digest in rows:
+        assert digest == status_digest(status), label
