@@ -17,10 +17,11 @@
    row then says how many events were acknowledged in how long. Targets: ≥ 2,000 events/s with 8 writers on
    SQLite, ≥ 5,000 on PostgreSQL, read on the grouped rows (1 writer, and single events: reported, no target).
 2. **the time to recompute the status of 100,000 registered cases** of 4 events each (quick: 10,000) through the
-   rules path: ``Register.recompute()`` (read every case and event, ``rules.engine.evaluate`` on them in parts of
-   25,000 cases, write each status back into its case) after a change of the law: before each timed run every
-   cached status is marked as derived under another law (``law_changed``, untimed), so every case is stale and
-   every row is written again — a recompute that finds a cache already up to date writes nothing, and is not what is timed.
+   rules path: ``Register.recompute()`` (read every case and event, ``rules.engine.evaluate`` on them in spans of
+   12,500 cases, write each case's derivation back: its status, or only its law, seq and day when the status came
+   out as cached) after a change of the law: before each timed run every cached status is marked as derived under
+   another law (``law_changed``, untimed), so every case is stale and every row is written again — a recompute
+   that finds a cache already up to date writes nothing, and is not what is timed.
    The cases are filled by bulk ``INSERT``s straight into the ``cases`` and ``events`` tables (the import path
    stores each case in its own statements with its audit rows: 100,000 cases would take it many minutes), with no
    cached status; the first recompute derives them all (reported on a row of its own, no target). Target: under

@@ -1,25 +1,32 @@
 """Recompute the cached status of many cases through the vectorised engine, reading, deciding and writing at once.
 
-The cases and their events are read straight from the driver into one case frame and one events frame — no Python
-per row: SQLite as one JSON array per column made by ``json_group_array``, decoded by Polars; PostgreSQL the cases
-by ``COPY … TO STDOUT`` as CSV (``pl.read_csv``) and the events, many short rows, as ``json_agg`` arrays. The
-events are read on other connections (two spans of the table) while this one reads the cases: the drivers let the
-databases work on every core. Superseded events are left out by an anti-join; the engine (``rules.engine.evaluate``)
-decides the cases in parts of ``PART``, the next part on a thread while this one is written. The answers go back
-only where the case is still at the sequence number it was read at (a concurrent append keeps its own, newer
-status) and only where the cache differs: PostgreSQL through a temporary table filled by ``COPY`` and one
-``UPDATE … FROM`` (a case whose status came out as cached — compared by SHA-256, ``PG_DIGEST`` — gets only its
-law, seq and day written: ``_restamp``); SQLite through an ``executemany`` per part in the write transaction,
-which (begun first) also holds the other writers off while it reads, so that its readers see what it sees. One
-audit row per organisation records the run; its chain is locked before the cases' rows, in the order every append
-locks them.
+The cases are taken in spans of their ids, ``PART`` at a time, in a pipeline of three steps that overlap on two
+cores: two reading connections read the next span's cases and its cases' events, a thread decides the span before
+(``rules.engine.evaluate``, one call a span; superseded events left out by an anti-join), and the write
+transaction stores the span before that. The rows come straight from the driver into frames — no Python per row:
+SQLite as one JSON array per column made by ``json_group_array``, decoded by Polars; PostgreSQL the cases by
+``COPY … TO STDOUT`` as CSV (``pl.read_csv``) and the events, many short rows, as ``json_agg`` arrays.
+
+Each new status is compared with the cached one by its digest (``cases.status_digest``, which every writer stores
+with the status: ``store.cache_values``). A case whose answer came out as cached — after a change of the law files,
+nearly every case — gets only its law, seq and day written (``_restamp``: on SQLite one ``UPDATE`` for all of a
+span's cases, on PostgreSQL one ``UPDATE … FROM`` a table filled by ``COPY``, and only where the row is still as
+read); a changed one is stored whole (``_store``), only where the case is still at the seq it was read at. The
+readers see what the writer saw when it began: SQLite's write transaction (``BEGIN IMMEDIATE``) lets no other
+writer commit until it ends; PostgreSQL's exports its snapshot once it holds the organisations' chains, locked
+before any case row, in the order every append locks them. One audit row per organisation records the run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +36,7 @@ from sqlalchemy import Connection, case, func, or_, select
 from warexempt.law.catalog import Law
 from warexempt.register import audit
 from warexempt.register.actors import Actor, local_name
-from warexempt.register.models import CASES, EVENTS, ORGS
+from warexempt.register.models import CASES, ORGS
 from warexempt.register.store import Recomputed, status_digest
 
 if TYPE_CHECKING:
@@ -162,34 +169,22 @@ def _sqlite_columns(
     return _decode_columns(n, found, columns)
 
 
-PART = 25_000  # cases decided and written at a time: the next part is decided while one is written
+PART = 12_500  # cases read, decided and written at a time: three parts are in hand at once, one at each step
 
 
 def recompute(reg: Register, org: int | None, force: bool, actor: Actor | None) -> Recomputed:
     """Derive and store the status of every stale case (of ``org``, else of all organisations).
 
-    The cases and the events are read at once on two connections that see the same state of the database (the
-    events on a thread of their own: both drivers let it run beside this one), then the cases are decided and
-    written in parts of ``PART``, the next part decided on that thread while this one writes — on two cores the
-    reading, deciding and writing overlap instead of following one another. SQLite: all of it in one write
-    transaction, begun first (no other writer commits until it ends, so the second connection sees exactly what
-    this one does); PostgreSQL: the second connection reads in the first one's exported snapshot, and the writes
-    follow in a transaction of their own, each case written only where it is still at the seq read."""
-    if reg.engine.dialect.name == "postgresql":
-        with reg.read() as conn:
-            found = _read(reg, conn, org, force)
-        if isinstance(found, Recomputed):
-            return found
-        with reg.write() as conn:
-            return _write(conn, reg.law, found, actor)
-    if not force:  # (SQLite: nothing stale is answered without the write lock — a read-only file too)
+    Unless ``force``, the stale cases are counted first, by the database (a read: nothing stale is answered without
+    taking the write lock — a read-only SQLite file too); then all of it is done in one write transaction, in the
+    pipeline the module's docstring describes (``_run``)."""
+    if not force:
         with reg.read() as conn:
             cases, stale = _stale_count(conn, org, reg.law)
         if not stale:
             return Recomputed(cases=cases, law_fingerprint=reg.law.fingerprint)
     with reg.write() as conn:
-        found = _read(reg, conn, org, force)
-        return found if isinstance(found, Recomputed) else _write(conn, reg.law, found, actor)
+        return _run(reg, conn, org, force, actor)
 
 
 def _stale_count(conn: Connection, org: int | None, law: Law) -> tuple[int, int]:
@@ -207,89 +202,42 @@ def _stale_count(conn: Connection, org: int | None, law: Law) -> tuple[int, int]
     return int(cases), int(n)
 
 
-def _read(reg: Register, conn: Connection, org: int | None, force: bool) -> Recomputed | Stale:
-    """The stale cases (all with ``force``) and the events (``Stale``), or, when no case is stale, the report."""
+def _run(reg: Register, conn: Connection, org: int | None, force: bool, actor: Actor | None) -> Recomputed:
+    """The recompute in the write transaction ``conn``: the report, with one audit row per organisation whose
+    cases it derived."""
     law = reg.law
-    today = dt.date.today()
-    postgres = conn.dialect.name == "postgresql"
-    snapshot = None
-    if postgres:  # (the read transaction made REPEATABLE READ, so that its snapshot can be shared)
-        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        snapshot = str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one())
-    first, last = conn.execute(select(func.min(EVENTS.c.id), func.max(EVENTS.c.id))).one()
-    bounds = _spans(first or 0, last or 0, READERS)
-    with ThreadPoolExecutor(READERS) as pool:
-        reads = [pool.submit(_events_beside, reg, org, snapshot, lo, hi) for lo, hi in bounds]
-        try:  # (the cached status is read as its digest: 64 bytes a case, all that ``_write`` compares)
-            frame = _frame(conn, CASE_SQL, org, CASE_COLUMNS).sort("id")  # (sorted here: cheaper than by SQL)
-        finally:
-            events = pl.concat([r.result() for r in reads])
-    frame = frame.with_columns(pl.col("fixed").fill_null(today).alias("as_of"))
-    report = Recomputed(cases=frame.height, law_fingerprint=law.fingerprint)
-    if not force:
-        frame = frame.filter(
-            pl.col("status_law").ne_missing(law.fingerprint)
-            | pl.col("status_seq").ne_missing(pl.col("seq"))
-            | pl.col("status_day").ne_missing(pl.col("as_of"))
-        )
-    if frame.is_empty():
-        return report
-    return Stale(report, frame, events)
-
-
-READERS = 2  # connections reading the events at once, each a span of the events' row ids
-
-
-def _spans(first: int, last: int, n: int) -> list[tuple[int, int]]:
-    """``first``..``last`` (row ids) cut in ``n`` spans (fewer when there are fewer numbers)."""
-    step = max(1, -(-(last - first + 1) // n))
-    return [(lo, min(last, lo + step - 1)) for lo in range(first, last + 1, step)] or [(first, last)]
-
-
-def _events_beside(reg: Register, org: int | None, snapshot: str | None, lo: int, hi: int) -> pl.DataFrame:
-    """The events numbered ``lo``..``hi`` (their row ids: a range of the table itself, read without an index),
-    read on a connection of its own (in the snapshot ``snapshot`` on PostgreSQL)."""
-    rows = f"e.id BETWEEN {int(lo)} AND {int(hi)}"
-    if snapshot is None:
-        with reg.read() as conn:
-            return _frame(conn, EVENT_SQL, org, EVENT_COLUMNS, rows)
-    with reg.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
-        conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-        return _frame(conn, EVENT_SQL, org, EVENT_COLUMNS, rows)
-
-
-@dataclass
-class Stale:
-    """What a recompute read: the report so far, the cases to derive (``CASE_COLUMNS`` and ``as_of``) and every
-    event of the cases read."""
-
-    report: Recomputed
-    frame: pl.DataFrame
-    events: pl.DataFrame
-
-
-def _write(conn: Connection, law: Law, stale: Stale, actor: Actor | None) -> Recomputed:
-    """Decide the stale cases part by part, the next part on a thread while this one is written (that thread also
-    sorts each part's cases into those to store and those to restamp, so that this one only writes), and audit the
-    run (one row per organisation): the report."""
-    report = stale.report
-    frame = stale.frame
-    replaced = stale.events.filter(pl.col("supersedes").is_not_null()).select(
-        "case_id", pl.col("supersedes").alias("event_id")
-    )
-    events = stale.events.join(replaced, on=["case_id", "event_id"], how="anti")
     # the chains first: an append locks its organisation's chain, then its case (no deadlock with it)
-    chains = {org_no: audit.Chain.open(conn, org_no) for org_no in frame["org_id"].unique().sort()}
-    parts = [frame.slice(lo, PART) for lo in range(0, frame.height, PART)]
+    orgs = [org] if org is not None else list(conn.execute(select(ORGS.c.id).order_by(ORGS.c.id)).scalars())
+    chains = {org_no: audit.Chain.open(conn, org_no) for org_no in orgs}
+    ids = select(func.min(CASES.c.id), func.max(CASES.c.id), func.count())
+    first, last, total = conn.execute(ids if org is None else ids.where(CASES.c.org_id == org)).one()
+    report = Recomputed(cases=int(total), law_fingerprint=law.fingerprint)
+    if not total:
+        return report
+    postgres = conn.dialect.name == "postgresql"
+    snapshot = str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()) if postgres else None
+    spans = _spans(int(first), int(last), -(-int(total) // PART))
+    stop = threading.Event()
+    cases_read: queue.SimpleQueue[pl.DataFrame | BaseException] = queue.SimpleQueue()
+    events_read: queue.SimpleQueue[pl.DataFrame | BaseException] = queue.SimpleQueue()
     counts: list[pl.DataFrame] = []
-    with ThreadPoolExecutor(1) as pool:
-        for future in [pool.submit(_part, part, events, law) for part in parts]:
-            part = future.result()
-            _store(conn, part.store, law.fingerprint)
-            _restamp(conn, part.restamp, law.fingerprint)
-            report.recomputed += part.recomputed
-            report.changed += part.changed
-            counts.append(part.counts)
+    with ThreadPoolExecutor(3) as pool:
+        try:
+            pool.submit(_reader, reg, snapshot, spans, _span_cases(org), cases_read, stop)
+            pool.submit(_reader, reg, snapshot, spans, _span_events(org), events_read, stop)
+            decided: deque[Future[Part]] = deque()
+            for _ in spans:
+                frame, events = _stale(_taken(cases_read), law, force), _taken(events_read)
+                if not frame.is_empty():
+                    decided.append(pool.submit(_part, frame, events, law))
+                if len(decided) > 1:
+                    _written(conn, decided.popleft().result(), law, report, counts)
+            while decided:
+                _written(conn, decided.popleft().result(), law, report, counts)
+        finally:
+            stop.set()  # (on an error: the readers stop at their next span)
+    if not counts:
+        return report
     names = dict(conn.execute(select(ORGS.c.id, ORGS.c.name)).all())
     totals = pl.concat(counts).group_by("org_id").agg(pl.col("n").sum(), pl.col("changed").sum()).sort("org_id")
     for org_no, n, n_changed in totals.iter_rows():
@@ -299,6 +247,97 @@ def _write(conn: Connection, law: Law, stale: Stale, actor: Actor | None) -> Rec
         chain.flush()
         report.by_org[names[org_no]] = n
     return report
+
+
+def _spans(first: int, last: int, n: int) -> list[tuple[int, int]]:
+    """``first``..``last`` (case ids) cut in ``n`` spans (fewer when there are fewer numbers)."""
+    step = max(1, -(-(last - first + 1) // max(1, n)))
+    return [(lo, min(last, lo + step - 1)) for lo in range(first, last + 1, step)] or [(first, last)]
+
+
+Read = Callable[[Connection, int, int], pl.DataFrame]
+
+
+def _span_cases(org: int | None) -> Read:
+    """What reads a span's cases (``CASE_COLUMNS``; the cached status as its digest: 64 bytes a case, all that
+    ``_part`` compares)."""
+
+    def read(conn: Connection, lo: int, hi: int) -> pl.DataFrame:
+        return _frame(conn, CASE_SQL, org, CASE_COLUMNS, f"id BETWEEN {lo} AND {hi}")
+
+    return read
+
+
+def _span_events(org: int | None) -> Read:
+    """What reads the events of a span's cases (found by the index on the case and seq)."""
+
+    def read(conn: Connection, lo: int, hi: int) -> pl.DataFrame:
+        return _frame(conn, EVENT_SQL, org, EVENT_COLUMNS, f"e.case_id BETWEEN {lo} AND {hi}")
+
+    return read
+
+
+def _reader(
+    reg: Register,
+    snapshot: str | None,
+    spans: list[tuple[int, int]],
+    read: Read,
+    out: queue.SimpleQueue[pl.DataFrame | BaseException],
+    stop: threading.Event,
+) -> None:
+    """Read every span with ``read`` on a connection of its own, in order, into ``out`` (an error too, and then
+    nothing more), until ``stop``."""
+    try:
+        with _reading(reg, snapshot) as conn:
+            for lo, hi in spans:
+                if stop.is_set():
+                    return
+                out.put(read(conn, lo, hi))
+    except BaseException as exc:  # (given to the writer, which raises it in its own transaction)
+        out.put(exc)
+
+
+@contextmanager
+def _reading(reg: Register, snapshot: str | None) -> Iterator[Connection]:
+    """A read transaction that sees what the writer sees: on PostgreSQL in the writer's exported ``snapshot``; on
+    SQLite any read begun while the writer holds the write lock."""
+    if snapshot is None:
+        with reg.read() as conn:
+            yield conn
+        return
+    with reg.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
+        conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        yield conn
+
+
+def _taken(read: queue.SimpleQueue[pl.DataFrame | BaseException]) -> pl.DataFrame:
+    """The next span a reader read (its error raised here)."""
+    got = read.get()
+    if isinstance(got, BaseException):
+        raise got
+    return got
+
+
+def _stale(frame: pl.DataFrame, law: Law, force: bool) -> pl.DataFrame:
+    """A span's cases with the day they are judged on (``as_of``: the fixed day, else today), the stale ones only
+    unless ``force``."""
+    frame = frame.with_columns(pl.col("fixed").fill_null(dt.date.today()).alias("as_of"))
+    if force:
+        return frame
+    return frame.filter(
+        pl.col("status_law").ne_missing(law.fingerprint)
+        | pl.col("status_seq").ne_missing(pl.col("seq"))
+        | pl.col("status_day").ne_missing(pl.col("as_of"))
+    )
+
+
+def _written(conn: Connection, part: Part, law: Law, report: Recomputed, counts: list[pl.DataFrame]) -> None:
+    """Store a decided span and count it in ``report`` and ``counts``."""
+    _store(conn, part.store, law.fingerprint)
+    _restamp(conn, part.restamp, law.fingerprint)
+    report.recomputed += part.recomputed
+    report.changed += part.changed
+    counts.append(part.counts)
 
 
 @dataclass
@@ -319,8 +358,10 @@ def _part(frame: pl.DataFrame, events: pl.DataFrame, law: Law) -> Part:
     writer stores it: ``store.status_digest``; a case with no digest cached is stored whole)."""
     from warexempt.register.store import STATUS_FIELDS
 
-    lo, hi = frame["id"].min(), frame["id"].max()
-    frame, decided = _decide(frame, events.filter(pl.col("case_id").is_between(lo, hi)), law)
+    replaced = events.filter(pl.col("supersedes").is_not_null()).select(
+        "case_id", pl.col("supersedes").alias("event_id")
+    )
+    frame, decided = _decide(frame, events.join(replaced, on=["case_id", "event_id"], how="anti"), law)
     status = decided.select(pl.struct(list(STATUS_FIELDS)).struct.json_encode().alias("status"))["status"]
     digest = pl.Series("digest", [status_digest(text) for text in status], pl.String)
     out = frame.with_columns(decided["outcome"], decided["eligible"], decided["record_cleared"], status, digest)
