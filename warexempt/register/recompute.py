@@ -214,6 +214,7 @@ def _run(reg: Register, conn: Connection, org: int | None, force: bool, actor: A
     report = Recomputed(cases=int(total), law_fingerprint=law.fingerprint)
     if not total:
         return report
+    today = dt.date.today()  # (the day a case without a fixed one is judged on: the same for every span)
     postgres = conn.dialect.name == "postgresql"
     snapshot = str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()) if postgres else None
     spans = _spans(int(first), int(last), -(-int(total) // PART))
@@ -227,7 +228,7 @@ def _run(reg: Register, conn: Connection, org: int | None, force: bool, actor: A
             pool.submit(_reader, reg, snapshot, spans, _span_events(org), events_read, stop)
             decided: deque[Future[Part]] = deque()
             for _ in spans:
-                frame, events = _stale(_taken(cases_read), law, force), _taken(events_read)
+                frame, events = _stale(_taken(cases_read), law, force, today), _taken(events_read)
                 if not frame.is_empty():
                     decided.append(pool.submit(_part, frame, events, law))
                 if len(decided) > 1:
@@ -318,10 +319,10 @@ def _taken(read: queue.SimpleQueue[pl.DataFrame | BaseException]) -> pl.DataFram
     return got
 
 
-def _stale(frame: pl.DataFrame, law: Law, force: bool) -> pl.DataFrame:
+def _stale(frame: pl.DataFrame, law: Law, force: bool, today: dt.date) -> pl.DataFrame:
     """A span's cases with the day they are judged on (``as_of``: the fixed day, else today), the stale ones only
     unless ``force``."""
-    frame = frame.with_columns(pl.col("fixed").fill_null(dt.date.today()).alias("as_of"))
+    frame = frame.with_columns(pl.col("fixed").fill_null(today).alias("as_of"))
     if force:
         return frame
     return frame.filter(
