@@ -72,32 +72,29 @@ def test_a_law_change_stamps_every_case_and_stores_the_new_laws_answer(reg, admi
     assert unchanged == after  # (PostgreSQL: the same row versions, xmin included)
 
 
-@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # (only PostgreSQL restamps: SQLite writes
-def test_a_case_whose_cache_changed_after_it_was_read_is_not_stamped(reg, admin):  # the whole status, seq-checked)
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # (SQLite's recompute holds the database from
+def test_a_case_whose_cache_changed_after_it_was_read_is_not_stamped(reg, admin):  # reading to writing)
+    """PostgreSQL: a recompute stamps its law onto a case only where the row still holds the status this law gives
+    the case at the seq read (its digest) — never onto a status another writer stored meanwhile."""
     _cases(reg, admin)
     row = _stored(reg, admin.org_id)["C-1"]
     with reg.engine.connect() as conn:
-        case_id, seq = conn.execute(
-            sqlalchemy.select(CASES.c.id, CASES.c.seq).where(CASES.c.org_id == admin.org_id, CASES.c.label == "C-1")
+        case_id, seq, digest = conn.execute(
+            sqlalchemy.select(CASES.c.id, CASES.c.seq, CASES.c.status_digest).where(
+                CASES.c.org_id == admin.org_id, CASES.c.label == "C-1"
+            )
         ).one()
 
-    def restamp(old_law: str) -> None:
-        frame = pl.DataFrame(
-            {
-                "id": [case_id],
-                "seq": [seq],
-                "as_of": [str(row.status_day)],
-                "status_law": [old_law],
-                "status_seq": [row.status_seq],
-                "old_day": [str(row.status_day)],
-            }
-        )
+    def restamp(new_digest: str, at_seq: int) -> None:
+        frame = pl.DataFrame({"id": [case_id], "seq": [at_seq], "as_of": [str(row.status_day)], "digest": [new_digest]})
         with reg.write() as conn:
             recompute._restamp(conn, frame, "a later law")
 
-    restamp("a law it was not read under")  # another writer stored another law's status meanwhile
+    restamp("0" * 64, seq)  # the row holds another status than the one this law gives: left alone
     assert _stored(reg, admin.org_id)["C-1"].status_law == row.status_law
-    restamp(row.status_law)  # still as read: stamped
+    restamp(digest, seq + 1)  # the same status, but derived at a later seq than the row's: left alone
+    assert _stored(reg, admin.org_id)["C-1"].status_law == row.status_law
+    restamp(digest, seq)  # the row holds exactly this status at this seq: stamped
     assert _stored(reg, admin.org_id)["C-1"].status_law == "a later law"
 
 

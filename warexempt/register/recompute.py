@@ -50,9 +50,7 @@ CASE_COLUMNS = {
     "offence_date": pl.Date,
     "fixed": pl.Date,
     "seq": pl.Int64,
-    "status_law": pl.String,
-    "status_seq": pl.Int64,
-    "status_day": pl.Date,
+    "stale": pl.Int64,
     "old_outcome": pl.String,
     "old_status": pl.String,
 }
@@ -67,8 +65,14 @@ EVENT_COLUMNS = {
     "supersedes": pl.String,
 }
 CASE_SQL = (
-    "SELECT id, org_id, charges, stage, offence_date, as_of AS fixed, seq, status_law, status_seq, status_day, "
+    "SELECT id, org_id, charges, stage, offence_date, as_of AS fixed, seq, {stale} AS stale, "
     "outcome AS old_outcome, status_digest AS old_status FROM cases {where}"
+)
+# 1 where a case's cache was not derived under the law (first parameter) at its seq on its day (the fixed one, else
+# the second parameter: today), else 0 — what ``_stale_count`` counts; ``{differs}``: the back end's null-safe ``<>``
+STALE_SQL = (
+    "CASE WHEN status_law {differs} {p} OR status_seq {differs} seq OR status_day {differs} coalesce(as_of, {p}) "
+    "THEN 1 ELSE 0 END"
 )
 EVENT_SQL = (
     "SELECT e.case_id AS case_id, e.event_id AS event_id, e.date AS date, e.kind AS kind, e.ground AS ground, "
@@ -77,16 +81,23 @@ EVENT_SQL = (
 
 
 def _frame(
-    conn: Connection, sql: str, org: int | None, columns: dict[str, Any], extra: str | None = None
+    conn: Connection,
+    sql: str,
+    org: int | None,
+    columns: dict[str, Any],
+    extra: str | None = None,
+    first: tuple[Any, ...] = (),
 ) -> pl.DataFrame:
-    """The rows of ``sql`` (``{where}`` filled for ``org``) as a frame of ``columns``, read without per-row Python:
-    PostgreSQL sends them as CSV (``COPY``), SQLite as one JSON array per column (``_sqlite_columns``)."""
+    """The rows of ``sql`` (``{where}`` filled for ``org``; ``first``: the values of the parameters before it) as a
+    frame of ``columns``, read without per-row Python: PostgreSQL sends them as CSV (``COPY``), SQLite as one JSON
+    array per column (``_sqlite_columns``)."""
+    params = first if org is None else (*first, org)
     if conn.dialect.name != "postgresql":
-        frame = _sqlite_columns(conn, sql, org, columns, extra)
+        frame = _sqlite_columns(conn, sql, org, columns, extra, params)
     elif len(columns) <= len(EVENT_COLUMNS):  # many short rows: the columns as JSON arrays (``_pg_columns``)
-        frame = _pg_columns(conn, sql, org, columns, extra)
+        frame = _pg_columns(conn, sql, org, columns, extra, params)
     else:
-        frame = _pg_csv(conn, sql, org, columns, extra)
+        frame = _pg_csv(conn, sql, org, columns, extra, params)
     out = []
     for name, kind in columns.items():
         col = pl.col(name)
@@ -107,7 +118,7 @@ def _where(sql: str, org: int | None, mark: str, extra: str | None = None) -> st
 
 
 def _pg_csv(
-    conn: Connection, sql: str, org: int | None, columns: dict[str, Any], extra: str | None = None
+    conn: Connection, sql: str, org: int | None, columns: dict[str, Any], extra: str | None, params: tuple[Any, ...]
 ) -> pl.DataFrame:
     """PostgreSQL: the rows as CSV from ``COPY … TO STDOUT``, parsed by Polars' native reader (text columns)."""
     raw: Any = conn.connection.driver_connection
@@ -115,9 +126,7 @@ def _pg_csv(
     buf = io.BytesIO()
     with (
         raw.cursor() as cur,
-        cur.copy(
-            f"COPY ({_where(sql, org, '%s', extra)}) TO STDOUT WITH (FORMAT csv)", None if org is None else (org,)
-        ) as copy,
+        cur.copy(f"COPY ({_where(sql, org, '%s', extra)}) TO STDOUT WITH (FORMAT csv)", params or None) as copy,
     ):
         for block in copy:
             buf.write(block)
@@ -128,7 +137,7 @@ def _pg_csv(
 
 
 def _pg_columns(
-    conn: Connection, sql: str, org: int | None, columns: dict[str, Any], extra: str | None = None
+    conn: Connection, sql: str, org: int | None, columns: dict[str, Any], extra: str | None, params: tuple[Any, ...]
 ) -> pl.DataFrame:
     """PostgreSQL, for many short rows (the events): one row of one JSON array per column (``json_agg``, sent as
     text), decoded by Polars as ``_sqlite_columns`` does — ``COPY`` sends a message per row, each a Python object
@@ -136,9 +145,7 @@ def _pg_columns(
     raw: Any = conn.connection.driver_connection
     arrays = ", ".join(f"json_agg({name})::text" for name in columns)
     with raw.cursor() as cur:
-        got = cur.execute(
-            f"SELECT count(*), {arrays} FROM ({_where(sql, org, '%s', extra)}) q", None if org is None else (org,)
-        )
+        got = cur.execute(f"SELECT count(*), {arrays} FROM ({_where(sql, org, '%s', extra)}) q", params or None)
         n, *found = got.fetchone()
     return _decode_columns(n, found, columns)
 
@@ -154,7 +161,7 @@ def _decode_columns(n: int, found: list[str], columns: dict[str, Any]) -> pl.Dat
 
 
 def _sqlite_columns(
-    conn: Connection, sql: str, org: int | None, columns: dict[str, Any], extra: str | None = None
+    conn: Connection, sql: str, org: int | None, columns: dict[str, Any], extra: str | None, params: tuple[Any, ...]
 ) -> pl.DataFrame:
     """SQLite: one row of one JSON array per column (``json_group_array``: one scan, the values quoted by SQLite
     itself), each decoded by Polars' native JSON reader — no Python object per value, and a fraction of the cost
@@ -163,7 +170,7 @@ def _sqlite_columns(
     raw: Any = conn.connection.driver_connection
     cur = raw.cursor()
     arrays = ", ".join(f"json_group_array({name})" for name in columns)
-    cur.execute(f"SELECT count(*), {arrays} FROM ({_where(sql, org, '?', extra)})", () if org is None else (org,))
+    cur.execute(f"SELECT count(*), {arrays} FROM ({_where(sql, org, '?', extra)})", params)
     n, *found = cur.fetchone()
     cur.close()
     return _decode_columns(n, found, columns)
@@ -224,11 +231,11 @@ def _run(reg: Register, conn: Connection, org: int | None, force: bool, actor: A
     counts: list[pl.DataFrame] = []
     with ThreadPoolExecutor(3) as pool:
         try:
-            pool.submit(_reader, reg, snapshot, spans, _span_cases(org), cases_read, stop)
+            pool.submit(_reader, reg, snapshot, spans, _span_cases(org, law, today), cases_read, stop)
             pool.submit(_reader, reg, snapshot, spans, _span_events(org), events_read, stop)
             decided: deque[Future[Part]] = deque()
             for _ in spans:
-                frame, events = _stale(_taken(cases_read), law, force, today), _taken(events_read)
+                frame, events = _stale(_taken(cases_read), force, today), _taken(events_read)
                 if not frame.is_empty():
                     decided.append(pool.submit(_part, frame, events, law))
                 if len(decided) > 1:
@@ -259,12 +266,16 @@ def _spans(first: int, last: int, n: int) -> list[tuple[int, int]]:
 Read = Callable[[Connection, int, int], pl.DataFrame]
 
 
-def _span_cases(org: int | None) -> Read:
-    """What reads a span's cases (``CASE_COLUMNS``; the cached status as its digest: 64 bytes a case, all that
-    ``_part`` compares)."""
+def _span_cases(org: int | None, law: Law, today: dt.date) -> Read:
+    """What reads a span's cases (``CASE_COLUMNS``): whether each is stale under ``law`` on ``today`` (judged by
+    the database: one number, not the three columns it is judged on), and the cached status as its digest (64
+    bytes, all that ``_part`` compares)."""
 
     def read(conn: Connection, lo: int, hi: int) -> pl.DataFrame:
-        return _frame(conn, CASE_SQL, org, CASE_COLUMNS, f"id BETWEEN {lo} AND {hi}")
+        postgres = conn.dialect.name == "postgresql"
+        stale = STALE_SQL.format(differs="IS DISTINCT FROM" if postgres else "IS NOT", p="%s" if postgres else "?")
+        sql = CASE_SQL.replace("{stale}", stale)
+        return _frame(conn, sql, org, CASE_COLUMNS, f"id BETWEEN {lo} AND {hi}", (law.fingerprint, today.isoformat()))
 
     return read
 
@@ -319,17 +330,11 @@ def _taken(read: queue.SimpleQueue[pl.DataFrame | BaseException]) -> pl.DataFram
     return got
 
 
-def _stale(frame: pl.DataFrame, law: Law, force: bool, today: dt.date) -> pl.DataFrame:
+def _stale(frame: pl.DataFrame, force: bool, today: dt.date) -> pl.DataFrame:
     """A span's cases with the day they are judged on (``as_of``: the fixed day, else today), the stale ones only
     unless ``force``."""
     frame = frame.with_columns(pl.col("fixed").fill_null(today).alias("as_of"))
-    if force:
-        return frame
-    return frame.filter(
-        pl.col("status_law").ne_missing(law.fingerprint)
-        | pl.col("status_seq").ne_missing(pl.col("seq"))
-        | pl.col("status_day").ne_missing(pl.col("as_of"))
-    )
+    return frame if force else frame.filter(pl.col("stale") == 1)
 
 
 def _written(conn: Connection, part: Part, law: Law, report: Recomputed, counts: list[pl.DataFrame]) -> None:
@@ -369,10 +374,9 @@ def _part(frame: pl.DataFrame, events: pl.DataFrame, law: Law) -> Part:
     changed = pl.col("old_outcome").ne_missing(pl.col("outcome"))
     same = pl.col("old_status").eq(pl.col("digest")).fill_null(False)
     day = pl.col("as_of").cast(pl.String)
-    old_day = pl.col("status_day").cast(pl.String).alias("old_day")
     return Part(
         out.filter(~same).select("id", "seq", "outcome", "eligible", "record_cleared", "status", day, "digest"),
-        out.filter(same).select("id", "seq", day, "status_law", "status_seq", old_day),
+        out.filter(same).select("id", "seq", day, "digest"),
         out.height,
         int(out.select(changed.sum()).item()),
         out.group_by("org_id").agg(pl.len().alias("n"), changed.sum().alias("changed")),
@@ -444,13 +448,13 @@ def _store(conn: Connection, frame: pl.DataFrame, law: str) -> None:
 def _restamp(conn: Connection, frame: pl.DataFrame, law: str) -> None:
     """The cases whose status came out as the one cached (a law change that leaves their answer as it was: the
     common case) keep their status text; only what it was derived from is written — the law, the seq, the day.
-    ``frame``: id, seq, as_of (the day), status_law, status_seq, old_day (as read).
+    ``frame``: id, seq, as_of (the day), digest (of the status this law gives the case at that seq on that day).
 
-    PostgreSQL: from one ``COPY`` of a few numbers per case instead of the whole status, and only where the row is
-    still as read (its seq, and the law, seq and day its cache was derived from), so that a status another writer
-    stored meanwhile is never stamped with this law. SQLite: one ``UPDATE`` per day stamped (nearly always one:
-    today), its cases' ids as one JSON array — no statement per case; the write transaction has held the database
-    since the cases were read, so every row is still as read."""
+    PostgreSQL: from one ``COPY`` of a few values per case instead of the whole status, and only where the row
+    still holds exactly that status at that seq (its digest), so that a status another writer stored meanwhile is
+    never stamped with this law. SQLite: one ``UPDATE`` per day stamped (nearly always one: today), its cases' ids
+    as one JSON array — no statement per case; the write transaction has held the database since the cases were
+    read, so every row is still as read."""
     if frame.is_empty():
         return
     raw: Any = conn.connection.driver_connection
@@ -463,8 +467,7 @@ def _restamp(conn: Connection, frame: pl.DataFrame, law: str) -> None:
         return
     with raw.cursor() as cur:
         cur.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS _restamp (id integer, seq integer, day date, old_law text, "
-            "old_seq integer, old_day date) ON COMMIT DROP"
+            "CREATE TEMP TABLE IF NOT EXISTS _restamp (id integer, seq integer, day date, digest text) ON COMMIT DROP"
         )
         cur.execute("TRUNCATE _restamp")
         with cur.copy("COPY _restamp FROM STDIN WITH (FORMAT csv)") as copy:
@@ -472,14 +475,11 @@ def _restamp(conn: Connection, frame: pl.DataFrame, law: str) -> None:
         cur.execute(PG_RESTAMP, {"law": law, "lo": frame["id"].min(), "hi": frame["id"].max()})
 
 
-_AS_READ = "IS NOT DISTINCT FROM"
 PG_RESTAMP = (
     "UPDATE cases SET status_law = %(law)s, status_seq = s.seq, status_day = s.day FROM _restamp s "
     "WHERE cases.id BETWEEN %(lo)s AND %(hi)s AND cases.id = s.id AND cases.seq = s.seq "
-    f"AND cases.status_law {_AS_READ} s.old_law "
-    f"AND cases.status_seq {_AS_READ} s.old_seq AND cases.status_day {_AS_READ} s.old_day "
-    "AND (cases.status_law IS DISTINCT FROM %(law)s OR cases.status_seq IS DISTINCT FROM s.seq "
-    "OR cases.status_day IS DISTINCT FROM s.day)"
+    "AND cases.status_digest = s.digest AND (cases.status_law IS DISTINCT FROM %(law)s "
+    "OR cases.status_seq IS DISTINCT FROM s.seq OR cases.status_day IS DISTINCT FROM s.day)"
 )
 SQLITE_RESTAMP = (
     "UPDATE cases SET status_law = ?1, status_seq = seq, status_day = ?2 WHERE id IN (SELECT value FROM json_each(?3)) "
