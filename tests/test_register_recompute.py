@@ -124,3 +124,34 @@ def test_every_writer_stores_the_digest_of_the_status_it_stores(reg, admin, tmp_
     assert sorted(r.label for r in rows) == ["C-0", "C-1", "C-2", "C-3", "IMPORTED"]
     for label, status, digest in rows:
         assert digest == status_digest(status), label
+
+
+def test_a_recompute_that_fails_half_way_stores_nothing_and_says_why(reg, admin, tmp_path, monkeypatch):
+    """The pipeline's readers run on threads of their own: an error in one (here: the events of the third span of
+    one case each) reaches the caller, the write transaction is rolled back — no case restamped, no audit row —
+    and a recompute after it does the whole work."""
+    _cases(reg, admin)
+    (tmp_path / "honour.yaml").write_text(HONOUR, encoding="utf-8")
+    amended = Register(reg.engine, load_law(tmp_path))
+    before, audited = _stored(reg, admin.org_id), len(reg.audit_log(admin))
+    read_events = recompute._span_events
+    seen: list[int] = []
+
+    def failing(org: int | None) -> recompute.Read:
+        read = read_events(org)
+
+        def third_fails(conn: Any, lo: int, hi: int) -> pl.DataFrame:
+            seen.append(lo)
+            if len(seen) == 3:
+                raise RuntimeError("the events of a span could not be read")
+            return read(conn, lo, hi)
+
+        return third_fails
+
+    monkeypatch.setattr(recompute, "PART", 1)
+    monkeypatch.setattr(recompute, "_span_events", failing)
+    with pytest.raises(RuntimeError, match="could not be read"):
+        amended.recompute(admin)
+    assert _stored(reg, admin.org_id) == before and len(reg.audit_log(admin)) == audited
+    monkeypatch.setattr(recompute, "_span_events", read_events)
+    assert amended.recompute(admin).recomputed == 4

@@ -10,9 +10,9 @@ SQLite as one JSON array per column made by ``json_group_array``, decoded by Pol
 Each new status is compared with the cached one by its digest (``cases.status_digest``, which every writer stores
 with the status: ``store.cache_values``). A case whose answer came out as cached — after a change of the law files,
 nearly every case — gets only its law, seq and day written (``_restamp``: on SQLite one ``UPDATE`` for all of a
-span's cases, on PostgreSQL one ``UPDATE … FROM`` a table filled by ``COPY``, and only where the row is still as
-read); a changed one is stored whole (``_store``), only where the case is still at the seq it was read at. The
-readers see what the writer saw when it began: SQLite's write transaction (``BEGIN IMMEDIATE``) lets no other
+span's cases; on PostgreSQL ``RESTAMPS`` ``UPDATE … FROM`` a table filled by ``COPY``, only where the row still
+holds that status at that seq); a changed one is stored whole (``_store``), only where the case is still at the
+seq it was read at. The readers see what the writer saw when it began: SQLite's write transaction (``BEGIN IMMEDIATE``) lets no other
 writer commit until it ends; PostgreSQL's exports its snapshot once it holds the organisations' chains, locked
 before any case row, in the order every append locks them. One audit row per organisation records the run.
 """
@@ -176,6 +176,9 @@ def _sqlite_columns(
     return _decode_columns(n, found, columns)
 
 
+# PostgreSQL restamps a run's cases in this many ``UPDATE``s: each one scans the table (so not one a span), and
+# the first, half-way, runs while the later spans are read and decided (so not one at the end)
+RESTAMPS = 2
 PART = 12_500  # cases read, decided and written at a time: three parts are in hand at once, one at each step
 
 
@@ -229,6 +232,11 @@ def _run(reg: Register, conn: Connection, org: int | None, force: bool, actor: A
     cases_read: queue.SimpleQueue[pl.DataFrame | BaseException] = queue.SimpleQueue()
     events_read: queue.SimpleQueue[pl.DataFrame | BaseException] = queue.SimpleQueue()
     counts: list[pl.DataFrame] = []
+    every = max(1, -(-len(spans) // RESTAMPS))  # spans a PostgreSQL restamp statement takes at a time
+
+    def write(part: Part) -> None:
+        _written(conn, part, law, report, counts, flush=(len(counts) + 1) % every == 0)
+
     with ThreadPoolExecutor(3) as pool:
         try:
             pool.submit(_reader, reg, snapshot, spans, _span_cases(org, law, today), cases_read, stop)
@@ -239,11 +247,13 @@ def _run(reg: Register, conn: Connection, org: int | None, force: bool, actor: A
                 if not frame.is_empty():
                     decided.append(pool.submit(_part, frame, events, law))
                 if len(decided) > 1:
-                    _written(conn, decided.popleft().result(), law, report, counts)
+                    write(decided.popleft().result())
             while decided:
-                _written(conn, decided.popleft().result(), law, report, counts)
+                write(decided.popleft().result())
         finally:
             stop.set()  # (on an error: the readers stop at their next span)
+    if postgres:
+        _apply_restamp(conn, law.fingerprint)
     if not counts:
         return report
     names = dict(conn.execute(select(ORGS.c.id, ORGS.c.name)).all())
@@ -337,10 +347,18 @@ def _stale(frame: pl.DataFrame, force: bool, today: dt.date) -> pl.DataFrame:
     return frame if force else frame.filter(pl.col("stale") == 1)
 
 
-def _written(conn: Connection, part: Part, law: Law, report: Recomputed, counts: list[pl.DataFrame]) -> None:
-    """Store a decided span and count it in ``report`` and ``counts``."""
+def _written(
+    conn: Connection, part: Part, law: Law, report: Recomputed, counts: list[pl.DataFrame], flush: bool
+) -> None:
+    """Store a decided span and count it in ``report`` and ``counts``; its restamps at once on SQLite, on
+    PostgreSQL with those staged before it when ``flush`` (else staged: ``RESTAMPS``)."""
     _store(conn, part.store, law.fingerprint)
-    _restamp(conn, part.restamp, law.fingerprint)
+    if conn.dialect.name == "postgresql":
+        _stage_restamp(conn, part.restamp)
+        if flush:
+            _apply_restamp(conn, law.fingerprint)
+    else:
+        _restamp(conn, part.restamp, law.fingerprint)
     report.recomputed += part.recomputed
     report.changed += part.changed
     counts.append(part.counts)
@@ -465,19 +483,36 @@ def _restamp(conn: Connection, frame: pl.DataFrame, law: str) -> None:
             cur.execute(SQLITE_RESTAMP, (law, day, each))
         cur.close()
         return
+    _stage_restamp(conn, frame)
+    _apply_restamp(conn, law)
+
+
+RESTAMP_TABLE = "CREATE TEMP TABLE IF NOT EXISTS _restamp (id int, seq int, day date, digest text) ON COMMIT DROP"
+
+
+def _stage_restamp(conn: Connection, frame: pl.DataFrame) -> None:
+    """PostgreSQL: ``frame`` (as ``_restamp``'s) added to the cases the transaction will restamp."""
+    if frame.is_empty():
+        return
+    raw: Any = conn.connection.driver_connection
     with raw.cursor() as cur:
-        cur.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS _restamp (id integer, seq integer, day date, digest text) ON COMMIT DROP"
-        )
-        cur.execute("TRUNCATE _restamp")
+        cur.execute(RESTAMP_TABLE)
         with cur.copy("COPY _restamp FROM STDIN WITH (FORMAT csv)") as copy:
             copy.write(frame.write_csv(include_header=False).encode("utf-8"))
-        cur.execute(PG_RESTAMP, {"law": law, "lo": frame["id"].min(), "hi": frame["id"].max()})
+
+
+def _apply_restamp(conn: Connection, law: str) -> None:
+    """PostgreSQL: restamp every case staged (``_stage_restamp``), in one ``UPDATE``, and empty the stage."""
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor() as cur:
+        cur.execute(RESTAMP_TABLE)
+        cur.execute(PG_RESTAMP, {"law": law})
+        cur.execute("TRUNCATE _restamp")
 
 
 PG_RESTAMP = (
     "UPDATE cases SET status_law = %(law)s, status_seq = s.seq, status_day = s.day FROM _restamp s "
-    "WHERE cases.id BETWEEN %(lo)s AND %(hi)s AND cases.id = s.id AND cases.seq = s.seq "
+    "WHERE cases.id = s.id AND cases.seq = s.seq "
     "AND cases.status_digest = s.digest AND (cases.status_law IS DISTINCT FROM %(law)s "
     "OR cases.status_seq IS DISTINCT FROM s.seq OR cases.status_day IS DISTINCT FROM s.day)"
 )
