@@ -155,3 +155,26 @@ def test_a_recompute_that_fails_half_way_stores_nothing_and_says_why(reg, admin,
     assert _stored(reg, admin.org_id) == before and len(reg.audit_log(admin)) == audited
     monkeypatch.setattr(recompute, "_span_events", read_events)
     assert amended.recompute(admin).recomputed == 4
+
+
+def test_a_recompute_whose_write_fails_half_way_stores_nothing(reg, admin, tmp_path, monkeypatch):
+    """The writer failing while the readers and the decider are ahead of it: the error reaches the caller (the
+    threads are told to stop; none is left waiting), the transaction is rolled back."""
+    _cases(reg, admin)
+    (tmp_path / "honour.yaml").write_text(HONOUR, encoding="utf-8")
+    amended = Register(reg.engine, load_law(tmp_path))
+    before = _stored(reg, admin.org_id)
+    restamp = recompute._restamp
+    calls: list[int] = []
+
+    def second_fails(conn: Any, frame: pl.DataFrame, law: str) -> None:
+        calls.append(frame.height)
+        if len(calls) == 2:
+            raise RuntimeError("the disk is full")
+        restamp(conn, frame, law)
+
+    monkeypatch.setattr(recompute, "PART", 1)
+    monkeypatch.setattr(recompute, "_restamp", second_fails)
+    with pytest.raises(RuntimeError, match="disk is full"):
+        amended.recompute(admin)
+    assert _stored(reg, admin.org_id) == before

@@ -1,17 +1,17 @@
 """Recompute the cached status of many cases through the vectorised engine, reading, deciding and writing at once.
 
 The cases are taken in spans of their ids, ``PART`` at a time, in a pipeline of three steps that overlap on two
-cores: two reading connections read the next span's cases and its cases' events, a thread decides the span before
-(``rules.engine.evaluate``, one call a span; superseded events left out by an anti-join), and the write
-transaction stores the span before that. The rows come straight from the driver into frames — no Python per row:
+cores: two reading connections read the spans' cases and their cases' events, a thread decides each span as soon
+as it is read (``rules.engine.evaluate``, one call a span; superseded events left out by an anti-join), never
+waiting for a write, and the write transaction stores the decided spans in order. The rows come straight from the driver into frames — no Python per row:
 SQLite as one JSON array per column made by ``json_group_array``, decoded by Polars; PostgreSQL the cases by
 ``COPY … TO STDOUT`` as CSV (``pl.read_csv``) and the events, many short rows, as ``json_agg`` arrays.
 
 Each new status is compared with the cached one by its digest (``cases.status_digest``, which every writer stores
 with the status: ``store.cache_values``). A case whose answer came out as cached — after a change of the law files,
 nearly every case — gets only its law, seq and day written (``_restamp``: on SQLite one ``UPDATE`` for all of a
-span's cases; on PostgreSQL ``RESTAMPS`` ``UPDATE … FROM`` a table filled by ``COPY``, only where the row still
-holds that status at that seq); a changed one is stored whole (``_store``), only where the case is still at the
+span's cases; on PostgreSQL one ``UPDATE … FROM`` a table filled by ``COPY``, only where the row still holds
+that status at that seq); a changed one is stored whole (``_store``), only where the case is still at the
 seq it was read at. The readers see what the writer saw when it began: SQLite's write transaction (``BEGIN IMMEDIATE``) lets no other
 writer commit until it ends; PostgreSQL's exports its snapshot once it holds the organisations' chains, locked
 before any case row, in the order every append locks them. One audit row per organisation records the run.
@@ -23,12 +23,11 @@ import datetime as dt
 import io
 import queue
 import threading
-from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 from sqlalchemy import Connection, case, func, or_, select
@@ -41,6 +40,8 @@ from warexempt.register.store import Recomputed, status_digest
 
 if TYPE_CHECKING:
     from warexempt.register.store import Register
+
+T = TypeVar("T")
 
 CASE_COLUMNS = {
     "id": pl.Int64,
@@ -176,9 +177,6 @@ def _sqlite_columns(
     return _decode_columns(n, found, columns)
 
 
-# PostgreSQL restamps a run's cases in this many ``UPDATE``s: each one scans the table (so not one a span), and
-# the first, half-way, runs while the later spans are read and decided (so not one at the end)
-RESTAMPS = 2
 PART = 12_500  # cases read, decided and written at a time: three parts are in hand at once, one at each step
 
 
@@ -232,28 +230,16 @@ def _run(reg: Register, conn: Connection, org: int | None, force: bool, actor: A
     cases_read: queue.SimpleQueue[pl.DataFrame | BaseException] = queue.SimpleQueue()
     events_read: queue.SimpleQueue[pl.DataFrame | BaseException] = queue.SimpleQueue()
     counts: list[pl.DataFrame] = []
-    every = max(1, -(-len(spans) // RESTAMPS))  # spans a PostgreSQL restamp statement takes at a time
-
-    def write(part: Part) -> None:
-        _written(conn, part, law, report, counts, flush=(len(counts) + 1) % every == 0)
-
-    with ThreadPoolExecutor(3) as pool:
+    decided: queue.SimpleQueue[Future[Part] | BaseException | None] = queue.SimpleQueue()
+    with ThreadPoolExecutor(3) as pool, ThreadPoolExecutor(1) as decider:  # (readers and feeder; the decider)
         try:
             pool.submit(_reader, reg, snapshot, spans, _span_cases(org, law, today), cases_read, stop)
             pool.submit(_reader, reg, snapshot, spans, _span_events(org), events_read, stop)
-            decided: deque[Future[Part]] = deque()
-            for _ in spans:
-                frame, events = _stale(_taken(cases_read), force, today), _taken(events_read)
-                if not frame.is_empty():
-                    decided.append(pool.submit(_part, frame, events, law))
-                if len(decided) > 1:
-                    write(decided.popleft().result())
-            while decided:
-                write(decided.popleft().result())
+            pool.submit(_feed, spans, (cases_read, events_read), decider, force, today, law, decided)
+            while (got := decided.get()) is not None:
+                _written(conn, _taken(got).result(), law, report, counts)
         finally:
             stop.set()  # (on an error: the readers stop at their next span)
-    if postgres:
-        _apply_restamp(conn, law.fingerprint)
     if not counts:
         return report
     names = dict(conn.execute(select(ORGS.c.id, ORGS.c.name)).all())
@@ -312,7 +298,8 @@ def _reader(
     try:
         with _reading(reg, snapshot) as conn:
             for lo, hi in spans:
-                if stop.is_set():
+                if stop.is_set():  # (the feeder may be waiting for this span: it is told)
+                    out.put(Stopped())
                     return
                 out.put(read(conn, lo, hi))
     except BaseException as exc:  # (given to the writer, which raises it in its own transaction)
@@ -332,12 +319,38 @@ def _reading(reg: Register, snapshot: str | None) -> Iterator[Connection]:
         yield conn
 
 
-def _taken(read: queue.SimpleQueue[pl.DataFrame | BaseException]) -> pl.DataFrame:
-    """The next span a reader read (its error raised here)."""
-    got = read.get()
+class Stopped(Exception):
+    """The run ended (the writer failed) before a span was read."""
+
+
+def _taken(got: T | BaseException) -> T:
+    """What a thread of the pipeline handed on (its error raised here)."""
     if isinstance(got, BaseException):
         raise got
     return got
+
+
+def _feed(
+    spans: list[tuple[int, int]],
+    reads: tuple[queue.SimpleQueue[pl.DataFrame | BaseException], queue.SimpleQueue[pl.DataFrame | BaseException]],
+    decider: ThreadPoolExecutor,
+    force: bool,
+    today: dt.date,
+    law: Law,
+    out: queue.SimpleQueue[Future[Part] | BaseException | None],
+) -> None:
+    """Hand each span, as soon as its cases and events are read, to ``decider``, and its future to ``out`` (in
+    order; ``None`` at the end, an error instead of the rest): the spans are decided one after another while the
+    writer writes, never waiting for a write to end."""
+    try:
+        for _ in spans:
+            frame = _stale(_taken(reads[0].get()), force, today)
+            events = _taken(reads[1].get())
+            if not frame.is_empty():
+                out.put(decider.submit(_part, frame, events, law))
+        out.put(None)
+    except BaseException as exc:  # (raised by the writer, in its transaction)
+        out.put(exc)
 
 
 def _stale(frame: pl.DataFrame, force: bool, today: dt.date) -> pl.DataFrame:
@@ -347,18 +360,10 @@ def _stale(frame: pl.DataFrame, force: bool, today: dt.date) -> pl.DataFrame:
     return frame if force else frame.filter(pl.col("stale") == 1)
 
 
-def _written(
-    conn: Connection, part: Part, law: Law, report: Recomputed, counts: list[pl.DataFrame], flush: bool
-) -> None:
-    """Store a decided span and count it in ``report`` and ``counts``; its restamps at once on SQLite, on
-    PostgreSQL with those staged before it when ``flush`` (else staged: ``RESTAMPS``)."""
+def _written(conn: Connection, part: Part, law: Law, report: Recomputed, counts: list[pl.DataFrame]) -> None:
+    """Store a decided span and count it in ``report`` and ``counts``."""
     _store(conn, part.store, law.fingerprint)
-    if conn.dialect.name == "postgresql":
-        _stage_restamp(conn, part.restamp)
-        if flush:
-            _apply_restamp(conn, law.fingerprint)
-    else:
-        _restamp(conn, part.restamp, law.fingerprint)
+    _restamp(conn, part.restamp, law.fingerprint)
     report.recomputed += part.recomputed
     report.changed += part.changed
     counts.append(part.counts)
@@ -483,36 +488,17 @@ def _restamp(conn: Connection, frame: pl.DataFrame, law: str) -> None:
             cur.execute(SQLITE_RESTAMP, (law, day, each))
         cur.close()
         return
-    _stage_restamp(conn, frame)
-    _apply_restamp(conn, law)
-
-
-RESTAMP_TABLE = "CREATE TEMP TABLE IF NOT EXISTS _restamp (id int, seq int, day date, digest text) ON COMMIT DROP"
-
-
-def _stage_restamp(conn: Connection, frame: pl.DataFrame) -> None:
-    """PostgreSQL: ``frame`` (as ``_restamp``'s) added to the cases the transaction will restamp."""
-    if frame.is_empty():
-        return
-    raw: Any = conn.connection.driver_connection
     with raw.cursor() as cur:
-        cur.execute(RESTAMP_TABLE)
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS _restamp (id int, seq int, day date, digest text) ON COMMIT DROP")
+        cur.execute("TRUNCATE _restamp")
         with cur.copy("COPY _restamp FROM STDIN WITH (FORMAT csv)") as copy:
             copy.write(frame.write_csv(include_header=False).encode("utf-8"))
-
-
-def _apply_restamp(conn: Connection, law: str) -> None:
-    """PostgreSQL: restamp every case staged (``_stage_restamp``), in one ``UPDATE``, and empty the stage."""
-    raw: Any = conn.connection.driver_connection
-    with raw.cursor() as cur:
-        cur.execute(RESTAMP_TABLE)
-        cur.execute(PG_RESTAMP, {"law": law})
-        cur.execute("TRUNCATE _restamp")
+        cur.execute(PG_RESTAMP, {"law": law, "lo": frame["id"].min(), "hi": frame["id"].max()})
 
 
 PG_RESTAMP = (
     "UPDATE cases SET status_law = %(law)s, status_seq = s.seq, status_day = s.day FROM _restamp s "
-    "WHERE cases.id = s.id AND cases.seq = s.seq "
+    "WHERE cases.id BETWEEN %(lo)s AND %(hi)s AND cases.id = s.id AND cases.seq = s.seq "
     "AND cases.status_digest = s.digest AND (cases.status_law IS DISTINCT FROM %(law)s "
     "OR cases.status_seq IS DISTINCT FROM s.seq OR cases.status_day IS DISTINCT FROM s.day)"
 )
