@@ -3,18 +3,20 @@
 The cases are taken in spans of their ids, ``PART`` at a time, in a pipeline of three steps that overlap on two
 cores: two reading connections read the spans' cases and their cases' events, a thread decides each span as soon
 as it is read (``rules.engine.evaluate``, one call a span; superseded events left out by an anti-join), never
-waiting for a write, and the write transaction stores the decided spans in order. The rows come straight from the driver into frames — no Python per row:
-SQLite as one JSON array per column made by ``json_group_array``, decoded by Polars; PostgreSQL the cases by
-``COPY … TO STDOUT`` as CSV (``pl.read_csv``) and the events, many short rows, as ``json_agg`` arrays.
+waiting for a write, and the write transaction stores the decided spans in order. The rows come straight from the
+driver into frames — no Python per row: SQLite as one JSON array per column made by ``json_group_array``, decoded
+by Polars; PostgreSQL the cases by ``COPY … TO STDOUT`` as CSV (``pl.read_csv``) and the events, many short rows,
+as ``json_agg`` arrays.
 
 Each new status is compared with the cached one by its digest (``cases.status_digest``, which every writer stores
 with the status: ``store.cache_values``). A case whose answer came out as cached — after a change of the law files,
 nearly every case — gets only its law, seq and day written (``_restamp``: on SQLite one ``UPDATE`` for all of a
 span's cases; on PostgreSQL one ``UPDATE … FROM`` a table filled by ``COPY``, only where the row still holds
-that status at that seq); a changed one is stored whole (``_store``), only where the case is still at the
-seq it was read at. The readers see what the writer saw when it began: SQLite's write transaction (``BEGIN IMMEDIATE``) lets no other
-writer commit until it ends; PostgreSQL's exports its snapshot once it holds the organisations' chains, locked
-before any case row, in the order every append locks them. One audit row per organisation records the run.
+that status at that seq); a changed one is stored whole (``_store``), only where the case is still at the seq it
+was read at. The readers see what the writer saw when it began: SQLite's write transaction (``BEGIN IMMEDIATE``)
+lets no other writer commit until it ends; PostgreSQL's exports its snapshot once it holds the organisations'
+chains, locked before any case row, in the order every append locks them. One audit row per organisation records
+the run.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
-from sqlalchemy import Connection, case, func, or_, select
+from sqlalchemy import Connection, func, select
 
 from warexempt.law.catalog import Law
 from warexempt.register import audit
@@ -70,11 +72,27 @@ CASE_SQL = (
     "outcome AS old_outcome, status_digest AS old_status FROM cases {where}"
 )
 # 1 where a case's cache was not derived under the law (first parameter) at its seq on its day (the fixed one, else
-# the second parameter: today), else 0 — what ``_stale_count`` counts; ``{differs}``: the back end's null-safe ``<>``
+# the second parameter: today), else 0: the one test of a stale case (``_stale_sql`` fills it for a back end)
 STALE_SQL = (
     "CASE WHEN status_law {differs} {p} OR status_seq {differs} seq OR status_day {differs} coalesce(as_of, {p}) "
     "THEN 1 ELSE 0 END"
 )
+
+
+def _stale_sql(conn: Connection) -> str:
+    """``STALE_SQL`` for ``conn``'s back end: its null-safe ``<>`` and its parameter mark."""
+    return STALE_SQL.format(differs="IS DISTINCT FROM" if _postgres(conn) else "IS NOT", p=_mark(conn))
+
+
+def _postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _mark(conn: Connection) -> str:
+    """The driver's mark of a positional parameter."""
+    return "%s" if _postgres(conn) else "?"
+
+
 EVENT_SQL = (
     "SELECT e.case_id AS case_id, e.event_id AS event_id, e.date AS date, e.kind AS kind, e.ground AS ground, "
     "e.stage AS stage, e.charge AS charge, e.supersedes AS supersedes FROM events e {where}"
@@ -177,7 +195,7 @@ def _sqlite_columns(
     return _decode_columns(n, found, columns)
 
 
-PART = 12_500  # cases read, decided and written at a time: three parts are in hand at once, one at each step
+PART = 12_500  # cases in a span: read, decided and written at a time
 
 
 def recompute(reg: Register, org: int | None, force: bool, actor: Actor | None) -> Recomputed:
@@ -197,16 +215,9 @@ def recompute(reg: Register, org: int | None, force: bool, actor: Actor | None) 
 
 def _stale_count(conn: Connection, org: int | None, law: Law) -> tuple[int, int]:
     """The cases (of ``org``, else all) and how many of them are stale, counted by the database in one scan."""
-    today = dt.date.today()
-    stale = or_(
-        CASES.c.status_law.is_distinct_from(law.fingerprint),
-        CASES.c.status_seq.is_distinct_from(CASES.c.seq),
-        CASES.c.status_day.is_distinct_from(func.coalesce(CASES.c.as_of, today)),
-    )
-    query = select(func.count(), func.coalesce(func.sum(case((stale, 1), else_=0)), 0))
-    if org is not None:
-        query = query.where(CASES.c.org_id == org)
-    cases, n = conn.execute(query).one()
+    sql = _where(f"SELECT count(*), coalesce(sum({_stale_sql(conn)}), 0) FROM cases {{where}}", org, _mark(conn))
+    params = (law.fingerprint, dt.date.today().isoformat(), *(() if org is None else (org,)))
+    cases, n = conn.exec_driver_sql(sql, params).one()
     return int(cases), int(n)
 
 
@@ -268,9 +279,7 @@ def _span_cases(org: int | None, law: Law, today: dt.date) -> Read:
     bytes, all that ``_part`` compares)."""
 
     def read(conn: Connection, lo: int, hi: int) -> pl.DataFrame:
-        postgres = conn.dialect.name == "postgresql"
-        stale = STALE_SQL.format(differs="IS DISTINCT FROM" if postgres else "IS NOT", p="%s" if postgres else "?")
-        sql = CASE_SQL.replace("{stale}", stale)
+        sql = CASE_SQL.replace("{stale}", _stale_sql(conn))
         return _frame(conn, sql, org, CASE_COLUMNS, f"id BETWEEN {lo} AND {hi}", (law.fingerprint, today.isoformat()))
 
     return read
@@ -371,7 +380,7 @@ def _written(conn: Connection, part: Part, law: Law, report: Recomputed, counts:
 
 @dataclass
 class Part:
-    """One part decided: the cases whose status changed (``_store``'s frame) and those whose status came out as
+    """One span decided: the cases whose status changed (``_store``'s frame) and those whose status came out as
     cached (``_restamp``'s), the cases derived and whose outcome changed, and both counted per organisation
     (``counts``: org_id, n, changed)."""
 
@@ -383,14 +392,11 @@ class Part:
 
 
 def _part(frame: pl.DataFrame, events: pl.DataFrame, law: Law) -> Part:
-    """One part's cases judged (``_decide``), each new status compared with the cached one by its digest (as every
+    """One span's stale cases judged (``_decide``), each new status compared with the cached one by its digest (as every
     writer stores it: ``store.status_digest``; a case with no digest cached is stored whole)."""
     from warexempt.register.store import STATUS_FIELDS
 
-    replaced = events.filter(pl.col("supersedes").is_not_null()).select(
-        "case_id", pl.col("supersedes").alias("event_id")
-    )
-    frame, decided = _decide(frame, events.join(replaced, on=["case_id", "event_id"], how="anti"), law)
+    frame, decided = _decide(frame, events, law)
     status = decided.select(pl.struct(list(STATUS_FIELDS)).struct.json_encode().alias("status"))["status"]
     digest = pl.Series("digest", [status_digest(text) for text in status], pl.String)
     out = frame.with_columns(decided["outcome"], decided["eligible"], decided["record_cleared"], status, digest)
@@ -408,11 +414,15 @@ def _part(frame: pl.DataFrame, events: pl.DataFrame, law: Law) -> Part:
 
 def _decide(frame: pl.DataFrame, events: pl.DataFrame, law: Law) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The engine's decision (``rules.engine.evaluate``, one call) on every case of ``frame`` with its effective
-    events (``events``: superseded ones already left out), each event matched to its case's row ``_k`` by the
-    case's number (no text keys). Cases whose charge codes the present law no longer reads are left out (and so keep
-    their cached status); the cases decided and their decisions, row for row."""
+    events (superseded ones left out by an anti-join), each event matched to its case's row ``_k`` by the case's
+    number (no text keys). Cases whose charge codes the present law no longer reads are left out (and so keep their
+    cached status); the cases decided and their decisions, row for row."""
     from warexempt.rules.engine import ChargeErrors
 
+    replaced = events.filter(pl.col("supersedes").is_not_null()).select(
+        "case_id", pl.col("supersedes").alias("event_id")
+    )
+    events = events.join(replaced, on=["case_id", "event_id"], how="anti")
     try:
         return frame, _evaluate(frame, events, law)
     except ChargeErrors as exc:  # codes the present law no longer reads: those cases are left as they were
@@ -451,7 +461,7 @@ def _store(conn: Connection, frame: pl.DataFrame, law: str) -> None:
     raw: Any = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
         with raw.cursor() as cur:
-            cur.execute(  # (a recompute writes part by part: the second part finds the table of the first)
+            cur.execute(  # (a recompute writes span by span: the second span finds the table of the first)
                 "CREATE TEMP TABLE IF NOT EXISTS _status (id integer, seq integer, outcome text, eligible boolean, "
                 "record_cleared boolean, status text, day date, digest text) ON COMMIT DROP"
             )
