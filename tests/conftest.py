@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from warexempt.law.catalog import Law, bundled_law
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parent.parent
 # An amendment of the tests' own: an event kind of an existing role (release) with its rule from 2026-06-01 — law as
@@ -70,3 +76,20 @@ def chromium_path() -> str:
     if not Path(path).is_file():
         missing_part(f"Chromium is not installed at {path} (Debian package `chromium`)")
     return path
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    """The HTTP API (a jobs folder of its own per module), for the API's tests."""
+    from warexempt.api.app import create_app
+
+    return create_app(jobs_dir=tmp_path_factory.mktemp("jobs"))
+
+
+@pytest.fixture(scope="module")
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """A client of ``app`` that answers a server error as a response (a 500 is checked, not raised)."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c

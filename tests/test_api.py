@@ -10,14 +10,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import jsonschema
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from warexempt.api.app import create_app
@@ -38,17 +36,6 @@ CASE = {
     "as_of": "2025-06-01",
 }
 SECURITY = ("content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options")
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
-    return create_app(jobs_dir=tmp_path_factory.mktemp("jobs"))
-
-
-@pytest.fixture(scope="module")
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False) as c:
-        yield c
 
 
 def acceptance_cases() -> list[dict[str, Any]]:

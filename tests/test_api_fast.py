@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -42,17 +41,6 @@ BODIES: list[tuple[str, bytes]] = [
     ("", b""),
     ("?what_if=maybe", json.dumps(CASE).encode()),
 ]
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
-    return create_app(jobs_dir=tmp_path_factory.mktemp("jobs"))
-
-
-@pytest.fixture(scope="module")
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False) as c:
-        yield c
 
 
 def test_the_fast_path_answers_as_the_documented_route(app: FastAPI, tmp_path: Path) -> None:
