@@ -126,6 +126,33 @@ def test_every_writer_stores_the_digest_of_the_status_it_stores(reg, admin, tmp_
         assert digest == status_digest(status), label
 
 
+def test_answers_that_all_changed_are_stored_whole_span_by_span(reg, admin, tmp_path, monkeypatch):
+    """After a law change that alters every answer (each cached digest is one no status has), every case's status is
+    stored whole, in spans of two cases: each span's update reaches exactly its own cases (on PostgreSQL it is
+    bounded by the span's ids), none is left with the old law or another span's answer."""
+    from warexempt.register.store import status_digest
+
+    _cases(reg, admin)
+    reg.add_case(admin, "C-4", ["228:2"], "trial", events=[CONTRACT, PETITION], as_of="2026-06-10")
+    with reg.engine.begin() as conn:
+        mine = sqlalchemy.update(CASES).where(CASES.c.org_id == admin.org_id)
+        conn.execute(mine.values(status_digest="another answer", status="{}"))
+    (tmp_path / "honour.yaml").write_text(HONOUR, encoding="utf-8")
+    amended = Register(reg.engine, load_law(tmp_path))
+    monkeypatch.setattr(recompute, "PART", 2)
+    done = amended.recompute(admin)
+    after = _stored(reg, admin.org_id)
+    assert done.recomputed == len(after) == 5
+    expected = derive([amended.get(admin, label) for label in sorted(after)], amended.law)
+    for label, status in zip(sorted(after), expected, strict=True):
+        assert json.loads(after[label].status) == status, label
+        assert after[label].status_law == amended.law.fingerprint, label
+    with reg.engine.connect() as conn:
+        query = sqlalchemy.select(CASES.c.label, CASES.c.status, CASES.c.status_digest)
+        rows = conn.execute(query.where(CASES.c.org_id == admin.org_id)).all()
+    assert len(rows) == 5 and all(digest == status_digest(status) for _, status, digest in rows)
+
+
 def test_a_recompute_that_fails_half_way_stores_nothing_and_says_why(reg, admin, tmp_path, monkeypatch):
     """The pipeline's readers run on threads of their own: an error in one (here: the events of the third span of
     one case each) reaches the caller, the write transaction is rolled back — no case restamped, no audit row —

@@ -468,7 +468,7 @@ def _store(conn: Connection, frame: pl.DataFrame, law: str) -> None:
             cur.execute("TRUNCATE _status")
             with cur.copy("COPY _status FROM STDIN WITH (FORMAT csv)") as copy:
                 copy.write(frame.write_csv(include_header=False).encode("utf-8"))
-            cur.execute(PG_UPDATE, {"law": law})
+            cur.execute(PG_UPDATE, {"law": law, "lo": frame["id"].min(), "hi": frame["id"].max()})
         return
     cur = raw.cursor()
     flags = [pl.col(name).cast(pl.Int8) for name in ("eligible", "record_cleared")]  # (ints bind without an adapter)
@@ -517,11 +517,14 @@ SQLITE_RESTAMP = (
     "AND (status_law IS NOT ?1 OR status_seq IS NOT seq OR status_day IS NOT ?2)"
 )
 
-# a row is written only where the case is still at the seq read, and only if its cache differs
+# a row is written only where the case is still at the seq read, and only if its cache differs; on PostgreSQL the
+# span's ids bound the cases joined (the temporary table has no statistics: without the bound the planner hashes
+# the whole table for every span)
 PG_UPDATE = (
     "UPDATE cases SET outcome = s.outcome, eligible = s.eligible, record_cleared = s.record_cleared, "
     "status = s.status, status_digest = s.digest, status_law = %(law)s, status_seq = s.seq, status_day = s.day "
-    "FROM _status s WHERE cases.id = s.id AND cases.seq = s.seq AND (cases.status IS DISTINCT FROM s.status "
+    "FROM _status s WHERE cases.id BETWEEN %(lo)s AND %(hi)s AND cases.id = s.id AND cases.seq = s.seq "
+    "AND (cases.status IS DISTINCT FROM s.status "
     "OR cases.status_digest IS DISTINCT FROM s.digest "
     "OR cases.status_law IS DISTINCT FROM %(law)s OR cases.status_seq IS DISTINCT FROM s.seq "
     "OR cases.status_day IS DISTINCT FROM s.day OR cases.outcome IS DISTINCT FROM s.outcome "
