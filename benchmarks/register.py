@@ -27,8 +27,8 @@
    The cases are filled by bulk ``INSERT``s straight into the ``cases`` and ``events`` tables (the import path
    stores each case in its own statements with its audit rows: 100,000 cases would take it many minutes), with no
    cached status; the first recompute derives them all (reported on a row of its own, no target). Target: under
-   2 s, on SQLite and on PostgreSQL, on both rows; each row gives this process's CPU time beside the wall time (PostgreSQL's
-   own work runs in the server's process).
+   2 s, on SQLite and on PostgreSQL, on both rows; each row gives this process's CPU time beside the wall time
+   (PostgreSQL's own work runs in the server's process).
 """
 
 from __future__ import annotations
