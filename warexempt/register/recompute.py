@@ -111,7 +111,7 @@ def _frame(
     frame of ``columns``, read without per-row Python: PostgreSQL sends them as CSV (``COPY``), SQLite as one JSON
     array per column (``_sqlite_columns``)."""
     params = first if org is None else (*first, org)
-    if conn.dialect.name != "postgresql":
+    if not _postgres(conn):
         frame = _sqlite_columns(conn, sql, org, columns, extra, params)
     elif len(columns) <= len(EVENT_COLUMNS):  # many short rows: the columns as JSON arrays (``_pg_columns``)
         frame = _pg_columns(conn, sql, org, columns, extra, params)
@@ -234,8 +234,7 @@ def _run(reg: Register, conn: Connection, org: int | None, force: bool, actor: A
     if not total:
         return report
     today = dt.date.today()  # (the day a case without a fixed one is judged on: the same for every span)
-    postgres = conn.dialect.name == "postgresql"
-    snapshot = str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()) if postgres else None
+    snapshot = str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()) if _postgres(conn) else None
     spans = _spans(int(first), int(last), -(-int(total) // PART))
     stop = threading.Event()
     cases_read: queue.SimpleQueue[pl.DataFrame | BaseException] = queue.SimpleQueue()
@@ -458,18 +457,11 @@ def _store(conn: Connection, frame: pl.DataFrame, law: str) -> None:
     joining it, as each row is found by its primary key."""
     if frame.is_empty():
         return
-    raw: Any = conn.connection.driver_connection
-    if conn.dialect.name == "postgresql":
-        with raw.cursor() as cur:
-            cur.execute(  # (a recompute writes span by span: the second span finds the table of the first)
-                "CREATE TEMP TABLE IF NOT EXISTS _status (id integer, seq integer, outcome text, eligible boolean, "
-                "record_cleared boolean, status text, day date, digest text) ON COMMIT DROP"
-            )
-            cur.execute("TRUNCATE _status")
-            with cur.copy("COPY _status FROM STDIN WITH (FORMAT csv)") as copy:
-                copy.write(frame.write_csv(include_header=False).encode("utf-8"))
-            cur.execute(PG_UPDATE, {"law": law, "lo": frame["id"].min(), "hi": frame["id"].max()})
+    if _postgres(conn):
+        columns = "id int, seq int, outcome text, eligible boolean, record_cleared boolean, status text, day date"
+        _pg_staged(conn, f"_status ({columns}, digest text)", frame, PG_UPDATE, law)
         return
+    raw: Any = conn.connection.driver_connection
     cur = raw.cursor()
     flags = [pl.col(name).cast(pl.Int8) for name in ("eligible", "record_cleared")]  # (ints bind without an adapter)
     order = ("outcome", "eligible", "record_cleared", "status", "as_of", "id", "seq")
@@ -490,20 +482,30 @@ def _restamp(conn: Connection, frame: pl.DataFrame, law: str) -> None:
     read, so every row is still as read."""
     if frame.is_empty():
         return
-    raw: Any = conn.connection.driver_connection
-    if conn.dialect.name != "postgresql":
-        cur = raw.cursor()
-        ids = pl.format("[{}]", pl.col("id").cast(pl.String).str.join(","))  # (a JSON array of whole numbers)
-        for day, each in frame.group_by("as_of").agg(ids).iter_rows():
-            cur.execute(SQLITE_RESTAMP, (law, day, each))
-        cur.close()
+    if _postgres(conn):
+        _pg_staged(conn, "_restamp (id int, seq int, day date, digest text)", frame, PG_RESTAMP, law)
         return
+    raw: Any = conn.connection.driver_connection
+    cur = raw.cursor()
+    ids = pl.format("[{}]", pl.col("id").cast(pl.String).str.join(","))  # (a JSON array of whole numbers)
+    for day, each in frame.group_by("as_of").agg(ids).iter_rows():
+        cur.execute(SQLITE_RESTAMP, (law, day, each))
+    cur.close()
+
+
+def _pg_staged(conn: Connection, table: str, frame: pl.DataFrame, update: str, law: str) -> None:
+    """PostgreSQL: a span's rows (``frame``, its columns in the order of ``table``: the temporary table's name and
+    columns) sent by one ``COPY`` (CSV that Polars writes) into that table, then ``update`` run from it over the
+    span's ids (``lo``..``hi``: the table has no statistics, and without the bound the planner hashes the whole
+    ``cases`` table for every span). The table is made by the run's first span and emptied for each next one."""
+    raw: Any = conn.connection.driver_connection
+    name = table.split(" ", 1)[0]
     with raw.cursor() as cur:
-        cur.execute("CREATE TEMP TABLE IF NOT EXISTS _restamp (id int, seq int, day date, digest text) ON COMMIT DROP")
-        cur.execute("TRUNCATE _restamp")
-        with cur.copy("COPY _restamp FROM STDIN WITH (FORMAT csv)") as copy:
+        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ON COMMIT DROP")
+        cur.execute(f"TRUNCATE {name}")
+        with cur.copy(f"COPY {name} FROM STDIN WITH (FORMAT csv)") as copy:
             copy.write(frame.write_csv(include_header=False).encode("utf-8"))
-        cur.execute(PG_RESTAMP, {"law": law, "lo": frame["id"].min(), "hi": frame["id"].max()})
+        cur.execute(update, {"law": law, "lo": frame["id"].min(), "hi": frame["id"].max()})
 
 
 PG_RESTAMP = (
@@ -517,9 +519,8 @@ SQLITE_RESTAMP = (
     "AND (status_law IS NOT ?1 OR status_seq IS NOT seq OR status_day IS NOT ?2)"
 )
 
-# a row is written only where the case is still at the seq read, and only if its cache differs; on PostgreSQL the
-# span's ids bound the cases joined (the temporary table has no statistics: without the bound the planner hashes
-# the whole table for every span)
+# a row is written only where the case is still at the seq read, and only if its cache differs (PostgreSQL: over
+# the span's ids, ``_pg_staged``)
 PG_UPDATE = (
     "UPDATE cases SET outcome = s.outcome, eligible = s.eligible, record_cleared = s.record_cleared, "
     "status = s.status, status_digest = s.digest, status_law = %(law)s, status_seq = s.seq, status_day = s.day "
